@@ -1,0 +1,31 @@
+"""Home: what the app teaches and where each lesson is."""
+
+import streamlit as st
+
+st.title("Grouped convolutions and ResNeXt's cardinality")
+st.markdown(
+    """
+A grouped convolution splits its channels into **G** independent slices: each slice reads
+only its own block of input channels and writes only its own block of output channels.
+That one change divides the weights and the multiply-adds by G. ResNeXt builds on it: a
+block made of **C** parallel paths (its *cardinality*) is exactly one grouped convolution,
+and at the same budget of weights, more paths gave better ImageNet accuracy than a wider or
+deeper ResNet.
+
+Every number here is computed live and checked against PyTorch itself.
+"""
+)
+
+LESSONS = [
+    ("pages/parameters.py", "Parameter math",
+     "Pick channels, kernel and groups; watch the weight count, the shape of the weight tensor and the MACs change."),
+    ("pages/connectivity.py", "Connectivity",
+     "See which input channels feed which outputs, group by group, and why a group shares nothing with the others."),
+]
+for path, title, blurb in LESSONS:
+    with st.container(border=True):
+        st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
+        st.caption(blurb)
+
+st.caption("Teachers: the sidebar has presets, every view's settings live in its URL (copy the link to share it), "
+           "and every diagram exports as PNG, SVG, PDF or standalone HTML.")

@@ -1,0 +1,337 @@
+"""The only module that imports streamlit: URL state, shared widgets, cached loaders, export menu.
+
+Pages stay thin by calling into here. Rules kept here so every page follows them:
+- every control lives under a session key and is mirrored in the URL (`st.query_params`);
+- a value from a link that is not a number, out of range or inconsistent falls back to
+  the default with a notice on the page;
+- cached objects (st.cache_resource / st.cache_data) are shared by all sessions and never
+  mutated.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from . import conv_math as cm
+from . import export as ex
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                 "toImageButtonOptions": {"scale": 2}}
+
+
+# ---------------------------------------------------------------- URL state
+
+
+@dataclass(frozen=True)
+class Field:
+    """One control: its session key, URL name, default and allowed values."""
+
+    key: str                  # session_state key of the widget
+    url: str                  # query-parameter name
+    default: Any
+    lo: int | None = None     # bounds for ints
+    hi: int | None = None
+    label: str = ""
+
+    def parse(self, raw: str) -> Any:
+        """Return the value of a URL string, or raise ValueError with a sentence for the notice."""
+        if isinstance(self.default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"'{raw}' is not on/off")
+        if isinstance(self.default, int):
+            try:
+                value = int(raw.strip())
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a whole number") from None
+            if not (self.lo is None or value >= self.lo) or not (self.hi is None or value <= self.hi):
+                raise ValueError(f"{value} is outside {self.lo}–{self.hi}")
+            return value
+        return raw
+
+    def dump(self, value: Any) -> str:
+        """Return the URL string of a value."""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return str(value)
+
+
+def current_page_id() -> str:
+    """Return an id of the page being run (its script hash), '' outside a Streamlit run."""
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx else ""
+
+
+def _canon() -> dict:
+    return st.session_state.setdefault("_canon", {})
+
+
+def seed(fields: list[Field], consistent: Callable[[dict], str | None] | None = None) -> list[str]:
+    """Put every field's value in session state before its widget is drawn; return notices.
+
+    A value comes from the URL when the link carries one this session has not written
+    itself (a shared link, an edited address), else from what this session last chose
+    (kept across page switches), else the default.
+    """
+    ss = st.session_state
+    canon = _canon()
+    written = ss.setdefault("_url_written", {})
+    notices: list[str] = []
+    from_url: dict[str, Any] = {}
+    for f in fields:
+        raw = st.query_params.get(f.url)
+        if raw is None or written.get(f.url) == raw:
+            continue
+        try:
+            from_url[f.key] = f.parse(raw)
+        except ValueError as why:
+            notices.append(f"The link's **{f.label or f.url}** value was ignored ({why}); "
+                           f"using the default, {f.dump(f.default) if not isinstance(f.default, bool) else f.default}.")
+            from_url[f.key] = f.default
+    if from_url and consistent is not None:
+        trial = {f.key: from_url.get(f.key, ss.get(f.key, canon.get(f.key, f.default))) for f in fields}
+        problem = consistent(trial)
+        if problem:
+            notices.append(f"The link's settings do not fit together — {problem} "
+                           "Showing the default configuration instead.")
+            from_url = {f.key: f.default for f in fields}
+    # A widget drawn on another page is a different widget to Streamlit: re-seed its key
+    # from the remembered value whenever the page changes.
+    page = current_page_id()
+    seeded_on = ss.setdefault("_seeded_on", {})
+    for f in fields:
+        if f.key in from_url:
+            ss[f.key] = from_url[f.key]
+        elif f.key not in ss or seeded_on.get(f.key) != page:
+            ss[f.key] = canon.get(f.key, f.default)
+        seeded_on[f.key] = page
+    return notices
+
+
+def sync_url(fields: list[Field]) -> None:
+    """Remember the fields' current values across pages and mirror them in the URL."""
+    ss = st.session_state
+    canon = _canon()
+    written = ss.setdefault("_url_written", {})
+    for f in fields:
+        canon[f.key] = ss.get(f.key, f.default)
+        text = f.dump(canon[f.key])
+        written[f.url] = text
+        if st.query_params.get(f.url) != text:
+            st.query_params[f.url] = text
+
+
+def show_notices(notices: list[str]) -> None:
+    """Show the URL fallback notices, if any, at the top of the page."""
+    for n in notices:
+        st.warning(n, icon=":material/link_off:")
+
+
+# ---------------------------------------------------------------- the convolution controls
+
+CONV_FIELDS = [
+    Field("conv_c_in", "c_in", cm.ConvSpec.c_in, *cm.BOUNDS["c_in"], label="input channels"),
+    Field("conv_c_out", "c_out", cm.ConvSpec.c_out, *cm.BOUNDS["c_out"], label="output channels"),
+    Field("conv_kh", "kh", cm.ConvSpec.kh, *cm.BOUNDS["kh"], label="kernel height"),
+    Field("conv_kw", "kw", cm.ConvSpec.kw, *cm.BOUNDS["kw"], label="kernel width"),
+    Field("conv_square", "square", True, label="square kernel"),
+    Field("conv_groups", "groups", cm.ConvSpec.groups, *cm.BOUNDS["groups"], label="groups"),
+    Field("conv_bias", "bias", cm.ConvSpec.bias, label="bias"),
+    Field("conv_h", "h", cm.ConvSpec.h, *cm.BOUNDS["h"], label="input height"),
+    Field("conv_w", "w", cm.ConvSpec.w, *cm.BOUNDS["w"], label="input width"),
+    Field("conv_stride", "stride", cm.ConvSpec.stride, *cm.BOUNDS["stride"], label="stride"),
+    Field("conv_padding", "padding", cm.ConvSpec.padding, *cm.BOUNDS["padding"], label="padding"),
+]
+
+
+def spec_from_values(v: dict) -> cm.ConvSpec:
+    """Return the ConvSpec of a dict of conv_* session values (kernel width follows height when square)."""
+    kw = v["conv_kh"] if v["conv_square"] else v["conv_kw"]
+    return cm.ConvSpec(c_in=v["conv_c_in"], c_out=v["conv_c_out"], kh=v["conv_kh"], kw=kw,
+                       groups=v["conv_groups"], bias=v["conv_bias"], h=v["conv_h"], w=v["conv_w"],
+                       stride=v["conv_stride"], padding=v["conv_padding"])
+
+
+def _spec_problem(v: dict) -> str | None:
+    try:
+        cm.validate(spec_from_values(v))
+    except cm.SpecError as e:
+        return str(e)
+    return None
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named configuration teachers can jump to from the sidebar."""
+
+    label: str
+    blurb: str
+    values: dict
+
+
+PRESETS = {
+    "seed": Preset("Seed example: 64→128, 3×3, G=32", "Conv2d(64, 128, kernel_size=3, groups=32)",
+                   dict(c_in=64, c_out=128, kh=3, groups=32)),
+    "dense": Preset("Dense: G = 1", "An ordinary convolution: every output sees every input.",
+                    dict(c_in=64, c_out=128, kh=3, groups=1)),
+    "depthwise": Preset("Depthwise: G = C_in = C_out", "MobileNet's depthwise 3×3: one channel per group.",
+                        dict(c_in=64, c_out=64, kh=3, groups=64)),
+    "resnext50": Preset("ResNeXt-50 stage 1: 128→128, G=32", "The grouped 3×3 in ResNeXt-50 32×4d's first stage.",
+                        dict(c_in=128, c_out=128, kh=3, groups=32, padding=1)),
+}
+
+
+def apply_preset(name: str) -> None:
+    """Set the conv controls to a preset (used as a button callback, before widgets are drawn)."""
+    ss = st.session_state
+    base = {f.key: f.default for f in CONV_FIELDS}
+    for k, v in PRESETS[name].values.items():
+        base[f"conv_{k}"] = v
+    base["conv_kw"] = base["conv_kh"]
+    base["conv_square"] = True
+    for k, v in base.items():
+        ss[k] = v
+        _canon()[k] = v
+    ss["_preset_applied"] = name
+
+
+def _bound_note(value: int, f: Field) -> None:
+    if value == f.hi:
+        st.caption(f"{f.hi:,} is the largest {f.label} this explainer allows.")
+
+
+def conv_controls() -> tuple[cm.ConvSpec | None, str | None]:
+    """Draw the convolution controls; return (spec, None) when valid, else (None, explanation)."""
+    show_notices(seed(CONV_FIELDS, _spec_problem))
+    ss = st.session_state
+    f = {x.key: x for x in CONV_FIELDS}
+
+    def num(key: str, help: str) -> None:
+        x = f[key]
+        st.number_input(x.label.capitalize(), min_value=x.lo, max_value=x.hi, step=1, key=key, help=help)
+        _bound_note(ss[key], x)
+
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        num("conv_c_in", "C_in: channels of the input tensor.")
+    with c2:
+        num("conv_c_out", "C_out: channels the layer produces (its number of filters).")
+    with c3:
+        num("conv_kh", "kH (and kW when the kernel is square).")
+    with c4:
+        num("conv_groups", "G: how many independent slices the channels are split into. Must divide C_in and C_out.")
+    with st.expander("Input size, stride, padding, bias, non-square kernel", expanded=False):
+        d1, d2, d3, d4 = st.columns(4)
+        with d1:
+            num("conv_h", "Input height H.")
+        with d2:
+            num("conv_w", "Input width W.")
+        with d3:
+            num("conv_stride", "Step of the kernel over the input.")
+        with d4:
+            num("conv_padding", "Zeros added on every side.")
+        e1, e2, e3 = st.columns([1, 1, 2])
+        with e1:
+            st.toggle("Bias", key="conv_bias", help="Adds C_out parameters, whatever G is.")
+        with e2:
+            st.toggle("Square kernel", key="conv_square")
+        with e3:
+            if not ss["conv_square"]:
+                num("conv_kw", "kW, the kernel width.")
+    sync_url(CONV_FIELDS)
+    values = {x.key: ss[x.key] for x in CONV_FIELDS}
+    problem = _spec_problem(values)
+    if problem:
+        return None, problem
+    return spec_from_values(values), None
+
+
+def group_fix(problem: str) -> None:
+    """Explain an invalid configuration and offer the nearest valid group count as a one-click fix."""
+    ss = st.session_state
+    st.error(problem, icon=":material/block:")
+    c_in, c_out, g = ss["conv_c_in"], ss["conv_c_out"], ss["conv_groups"]
+    if cm.group_problem(c_in, c_out, g):
+        nearest = cm.nearest_valid_groups(c_in, c_out, g)
+        st.button(f"Use G = {nearest} (the nearest valid group count)", key="fix_groups",
+                  on_click=lambda: ss.update(conv_groups=nearest), type="primary")
+
+
+# ---------------------------------------------------------------- figures and export
+
+
+@st.cache_resource(show_spinner=False)
+def browser_path() -> str | None:
+    """Return the Chrome/Chromium used for static export, looked up once per process."""
+    return ex.find_browser()
+
+
+def _export_bytes(fig: go.Figure, fmt: str) -> bytes:
+    try:
+        return ex.export(fig, fmt)
+    except ex.ExportUnavailable as e:  # shown as the file's content rather than a broken download
+        return str(e).encode("utf-8")
+
+
+def export_menu(fig: go.Figure, name: str, key: str) -> None:
+    """Draw an 'Export' popover with PNG / SVG / PDF / HTML downloads built only when clicked."""
+    have_browser = browser_path() is not None
+    with st.popover("Export", icon=":material/download:"):
+        cols = st.columns(4)
+        for col, fmt in zip(cols, ex.FORMATS):
+            disabled = fmt in ex.STATIC_FORMATS and not have_browser
+            col.download_button(fmt.upper(), data=partial(_export_bytes, fig, fmt), file_name=f"{name}.{fmt}",
+                                mime=ex.MIME[fmt], key=f"dl_{key}_{fmt}", on_click="ignore", disabled=disabled)
+        if not have_browser:
+            st.caption(ex.INSTALL_HINT)
+        else:
+            st.caption("PNG/SVG/PDF on a white background for slides; HTML is interactive and works offline.")
+
+
+def figure(fig: go.Figure, name: str, key: str) -> None:
+    """Show a figure full width with its export menu under it."""
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    export_menu(fig, name, key)
+
+
+# ---------------------------------------------------------------- torch, loaded in the background
+
+_torch_thread: threading.Thread | None = None
+
+
+def warm_torch() -> None:
+    """Start importing torch in a background thread so the first page that needs it waits less."""
+    global _torch_thread
+    if _torch_thread is None:
+        _torch_thread = threading.Thread(target=lambda: __import__("torch"), daemon=True, name="warm-torch")
+        _torch_thread.start()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def pytorch_counts(spec: cm.ConvSpec):
+    """Return torch_check.pytorch_counts(spec), cached per configuration."""
+    from .torch_check import pytorch_counts as counts
+
+    return counts(spec)
+
+
+# ---------------------------------------------------------------- shared sidebar
+
+def sidebar(conv_pages: list) -> None:
+    """Draw the sidebar shared by every page: presets, which lead to the parameter page when applied elsewhere."""
+    with st.sidebar:
+        st.subheader("Presets", anchor=False)
+        for name, p in PRESETS.items():
+            st.button(p.label, key=f"preset_{name}", help=p.blurb, on_click=apply_preset, args=(name,),
+                      width="stretch")
+    if st.session_state.pop("_preset_applied", None) and current_page_id() not in {p._script_hash for p in conv_pages}:
+        st.switch_page(conv_pages[0])
