@@ -6,6 +6,8 @@ from resnext_viz import connectivity as cx
 from resnext_viz import conv_math as cm
 from resnext_viz import figures, ui
 
+ui.require_app()
+
 st.title("Connectivity")
 st.markdown("Each group reads one contiguous block of input channels and writes one contiguous block of output "
             "channels. Nothing crosses between groups: that is where the savings come from.")

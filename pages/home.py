@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from resnext_viz import ui
+
+ui.require_app()
+
 st.title("Grouped convolutions and ResNeXt's cardinality")
 st.markdown(
     """

@@ -7,6 +7,8 @@ import streamlit as st
 from resnext_viz import conv_math as cm
 from resnext_viz import figures, ui
 
+ui.require_app()
+
 st.title("Parameter math")
 st.markdown("A grouped convolution splits C_in and C_out into G equal blocks and convolves each block pair on its "
             "own. Change any number and watch what it costs, checked against PyTorch.")
@@ -64,7 +66,7 @@ with right:
     for label, ours, theirs in checks:
         ok = ours == theirs
         shown = n(theirs) if isinstance(theirs, int) else str(theirs)
-        st.markdown(f"{':material/check_circle:' if ok else ':material/error:'} **{shown}** — {label}"
+        st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/error:]'} **{shown}** — {label}"
                     + ("" if ok else f" (formula: {ours})"))
     st.caption(f"From `nn.Conv2d({spec.c_in}, {spec.c_out}, ({spec.kh}, {spec.kw}), stride={spec.stride}, "
                f"padding={spec.padding}, groups={G}, bias={spec.bias}, device='meta')`: shapes without memory.")

@@ -9,12 +9,13 @@ file inlines plotly.js and loads nothing from the network.
 
 from __future__ import annotations
 
-import copy
+import functools
 import os
 import shutil
 import threading
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 STATIC_FORMATS = ("png", "svg", "pdf")
 FORMATS = (*STATIC_FORMATS, "html")
@@ -47,16 +48,23 @@ def find_browser() -> str | None:
     return None
 
 
-def _print_ready(fig: go.Figure) -> go.Figure:
-    """Return a copy of `fig` on the print template with an opaque background."""
-    out = go.Figure(copy.deepcopy(fig.to_dict()))
-    out.update_layout(template=EXPORT_TEMPLATE, paper_bgcolor="white", plot_bgcolor="white")
-    return out
+@functools.lru_cache(maxsize=1)
+def _template() -> dict:
+    return pio.templates[EXPORT_TEMPLATE].to_plotly_json()
+
+
+def _print_ready(fig: go.Figure) -> dict:
+    """Return the figure as a new dict on the print template, opaque white (the figure is not touched)."""
+    d = fig.to_dict()  # a deep copy
+    layout = d.setdefault("layout", {})
+    layout.update(template=_template(), paper_bgcolor="white", plot_bgcolor="white")
+    return d
 
 
 def to_html(fig: go.Figure) -> bytes:
     """Return a standalone HTML page with plotly.js inlined (works offline)."""
-    html = _print_ready(fig).to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+    html = pio.to_html(_print_ready(fig), include_plotlyjs=True, full_html=True, validate=False,
+                       config={"displaylogo": False})
     return html.encode("utf-8")
 
 
@@ -80,7 +88,7 @@ def to_static(fig: go.Figure, fmt: str, width: int = 1200, height: int | None = 
     import kaleido
 
     printable = _print_ready(fig)
-    opts = dict(format=fmt, width=width, height=height or printable.layout.height or 600, scale=scale)
+    opts = dict(format=fmt, width=width, height=height or printable["layout"].get("height") or 600, scale=scale)
     with _lock:
         _ensure_server()
         try:

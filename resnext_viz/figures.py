@@ -8,6 +8,8 @@ applies its light or dark theme on screen, export.py applies a print template.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -17,7 +19,9 @@ from .conv_math import ConvSpec, GroupSweepRow, fmt_int
 from .palette import FADED, GROUP_COLORS, group_color, group_rgba
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
+GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible gap between them
 BLOCK_BARS_MAX = 256   # above this many groups, channel blocks are drawn as one grey bar
+SLICE_HOVER_MAX = 1024 # above this many groups, slices carry no individual hover text
 LABEL_GROUPS_MAX = 16    # above this many groups, label only a few of them
 
 FONT = dict(family="Inter, 'Source Sans Pro', Helvetica, Arial, sans-serif", size=13)
@@ -73,8 +77,9 @@ def params_vs_groups(rows: list[GroupSweepRow], current: int | None = None) -> g
         hovertemplate="G = %{x}<br>%{y:,} MACs<extra></extra>",
     )
     fig.update_xaxes(title_text="groups G (every valid value)", type="category")
-    fig.update_yaxes(title_text="parameters (bars)", type="log", secondary_y=False)
-    fig.update_yaxes(title_text="MACs per image (line)", type="log", secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="parameters (bars)", type="log", dtick=1, tickformat="~s", secondary_y=False)
+    fig.update_yaxes(title_text="MACs per image (line)", type="log", dtick=1, tickformat="~s", secondary_y=True,
+                     showgrid=False)
     _base_layout(fig, "Parameters and MACs fall as 1/G", 380,
                  {"figure": "params_vs_groups", "groups": [r.groups for r in rows], "current": current})
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
@@ -84,14 +89,40 @@ def params_vs_groups(rows: list[GroupSweepRow], current: int | None = None) -> g
 # ---------------------------------------------------------------- bipartite diagram
 
 
-def _ypos(n: int) -> np.ndarray:
-    """Return the vertical positions of n channels, channel 0 at the top, in [0, 1]."""
-    return (1.0 - (np.arange(n) + 0.5) / n).astype(np.float32)
+@dataclass(frozen=True)
+class _Side:
+    """Vertical layout of one side's channels: group blocks top to bottom, a gap between blocks."""
+
+    c: int
+    groups: int
+
+    @property
+    def _per(self) -> int:
+        return self.c // self.groups
+
+    @property
+    def _gap(self) -> float:
+        """Gap between blocks in channel units: half a block when the groups are few enough to see."""
+        return 0.5 * self._per if 1 < self.groups <= GAP_GROUPS_MAX else 0.0
+
+    @property
+    def _units(self) -> float:
+        return self.c + self._gap * (self.groups - 1)
+
+    def channel_y(self) -> np.ndarray:
+        """Return each channel's centre height in [0, 1], channel 0 at the top."""
+        ch = np.arange(self.c)
+        return (1 - (ch + (ch // self._per) * self._gap + 0.5) / self._units).astype(np.float32)
+
+    def block(self, g: int) -> tuple[float, float]:
+        """Return (top, bottom) heights of group g's channel block."""
+        top = 1 - g * (self._per + self._gap) / self._units
+        return top, top - self._per / self._units
 
 
-def _edge_xy(inputs: np.ndarray, outputs: np.ndarray, c_in: int, c_out: int) -> tuple[np.ndarray, np.ndarray]:
+def _edge_xy(inputs: np.ndarray, outputs: np.ndarray, left: _Side, right: _Side) -> tuple[np.ndarray, np.ndarray]:
     """Return x, y arrays drawing every edge as a segment, segments separated by NaN."""
-    y_in, y_out = _ypos(c_in), _ypos(c_out)
+    y_in, y_out = left.channel_y(), right.channel_y()
     n = len(inputs)
     x = np.tile(np.array([0.0, 1.0, np.nan], dtype=np.float32), n)          # (3E,)
     y = np.empty((n, 3), dtype=np.float32)                                  # (E, 3)
@@ -99,69 +130,62 @@ def _edge_xy(inputs: np.ndarray, outputs: np.ndarray, c_in: int, c_out: int) -> 
     return x, y.reshape(-1)
 
 
-def _band_xy(bands: list[cx.GroupBand], c_in: int, c_out: int) -> tuple[np.ndarray, np.ndarray]:
+def _band_xy(groups: list[int], left: _Side, right: _Side) -> tuple[np.ndarray, np.ndarray]:
     """Return x, y arrays of closed band polygons (input block -> output block), NaN-separated."""
     xs, ys = [], []
-    for b in bands:
-        top_in, bot_in = 1 - b.in_start / c_in, 1 - b.in_stop / c_in
-        top_out, bot_out = 1 - b.out_start / c_out, 1 - b.out_stop / c_out
+    for g in groups:
+        (top_in, bot_in), (top_out, bot_out) = left.block(g), right.block(g)
         xs += [0, 1, 1, 0, 0, np.nan]
         ys += [top_in, top_out, bot_out, bot_in, top_in, np.nan]
     return np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32)
 
 
-def _node_trace(side: str, c: int, groups: int, highlight: int | None, other: int, x: float) -> go.Scatter:
+def _node_trace(side: str, here: _Side, other: _Side, highlight: int | None, x: float) -> go.Scatter:
     """Return one marker per channel on one side, coloured by group, with hover text."""
-    ch = np.arange(c)
-    g = ch // (c // groups)
+    ch = np.arange(here.c)
+    per, other_per = here.c // here.groups, other.c // here.groups
+    g = ch // per
     colors = [group_color(k) if highlight in (None, k) else FADED for k in g]
-    per = c // groups
-    other_per = other // groups
-    verb = "reads" if side == "input" else "written by"
-    hover = [
-        f"{side} channel {i}<br>group {k} ({_range_text(k * per, (k + 1) * per)} of the {side}s)"
-        + (f"<br>feeds output {_range_text(k * other_per, (k + 1) * other_per)}" if side == "input"
-           else f"<br>{verb} input {_range_text(k * other_per, (k + 1) * other_per)}")
-        for i, k in zip(ch, g)
-    ]
-    size = float(np.clip(400 / max(c, 1), 3, 10))
-    return go.Scatter(x=np.full(c, x, dtype=np.float32), y=_ypos(c), mode="markers",
+    link = "feeds output" if side == "input" else "reads input"
+    hover = [f"{side} channel {i}<br>group {k} ({_range_text(k * per, (k + 1) * per)} of the {side}s)"
+             f"<br>{link} {_range_text(k * other_per, (k + 1) * other_per)}" for i, k in zip(ch, g)]
+    size = float(np.clip(400 / max(here.c, 1), 3, 10))
+    return go.Scatter(x=np.full(here.c, x, dtype=np.float32), y=here.channel_y(), mode="markers",
                       marker=dict(color=colors, size=size, line=dict(width=0)),
                       hovertext=hover, hoverinfo="text", name=f"{side} channels")
 
 
-def _bar_trace(x: float, blocks: list[tuple[int, int]], c: int, color: str, name: str) -> go.Scatter:
-    """Return one thick vertical bar per [start, stop) channel block at horizontal position x."""
+def _bar_trace(x: float, side: _Side, groups: list[int] | None, color: str, name: str) -> go.Scatter:
+    """Return one thick vertical bar per listed group block (the whole side when groups is None)."""
     xs, ys = [], []
-    for start, stop in blocks:
+    spans = [(1.0, 0.0)] if groups is None else [side.block(g) for g in groups]
+    for top, bottom in spans:
         xs += [x, x, np.nan]
-        ys += [1 - start / c, 1 - stop / c, np.nan]
+        ys += [top, bottom, np.nan]
     return go.Scatter(x=np.array(xs, np.float32), y=np.array(ys, np.float32), mode="lines",
                       line=dict(color=color, width=8), hoverinfo="skip", name=name)
 
 
-def _block_bar_traces(c_in: int, c_out: int, groups: int, highlight: int | None) -> list[go.Scatter]:
+def _block_bar_traces(left: _Side, right: _Side, highlight: int | None) -> list[go.Scatter]:
     """Return bars marking each group's channel block on both sides (one grey bar when groups are many)."""
     traces = []
-    n = len(GROUP_COLORS)
-    for side, c, x in (("input", c_in, -0.015), ("output", c_out, 1.015)):
-        per = c // groups
+    n, groups = len(GROUP_COLORS), left.groups
+    for name, side, x in (("input", left, -0.015), ("output", right, 1.015)):
         if groups > BLOCK_BARS_MAX:
-            traces.append(_bar_trace(x, [(0, c)], c, FADED, f"{side} channels"))
+            traces.append(_bar_trace(x, side, None, FADED, f"{name} channels"))
         else:
             for ci in range(min(groups, n)):
-                blocks = [(g * per, (g + 1) * per) for g in range(ci, groups, n)]
                 color = group_color(ci) if highlight is None else FADED
-                traces.append(_bar_trace(x, blocks, c, color, f"{side} blocks colour {ci}"))
+                traces.append(_bar_trace(x, side, list(range(ci, groups, n)), color, f"{name} blocks colour {ci}"))
         if highlight is not None:
-            traces.append(_bar_trace(x, [(highlight * per, (highlight + 1) * per)], c,
-                                     group_color(highlight), f"{side} block {highlight}"))
+            traces.append(_bar_trace(x, side, [highlight], group_color(highlight), f"{name} block {highlight}"))
     return traces
 
 
 def _bipartite_traces(c_in: int, c_out: int, groups: int, highlight: int | None) -> tuple[list, str]:
     """Return the traces of one bipartite diagram and its mode ('edges' or 'bands')."""
     traces: list = []
+    left, right = _Side(c_in, groups), _Side(c_out, groups)
     mode = "bands" if cx.draws_bands(c_in, c_out, groups) else "edges"
     order = [g for g in range(min(groups, len(GROUP_COLORS)))]
     if mode == "edges":
@@ -171,7 +195,7 @@ def _bipartite_traces(c_in: int, c_out: int, groups: int, highlight: int | None)
             sel = (e[:, 2] % len(GROUP_COLORS) == ci) & (e[:, 2] != (highlight if highlight is not None else -1))
             if not sel.any():
                 continue
-            x, y = _edge_xy(e[sel, 0], e[sel, 1], c_in, c_out)
+            x, y = _edge_xy(e[sel, 0], e[sel, 1], left, right)
             color = group_rgba(ci, 0.75) if highlight is None else FADED
             traces.append(go.Scattergl(x=x, y=y, mode="lines", line=dict(color=color, width=width),
                                        hoverinfo="skip", name=f"edges colour {ci}")
@@ -180,28 +204,27 @@ def _bipartite_traces(c_in: int, c_out: int, groups: int, highlight: int | None)
                                      hoverinfo="skip", name=f"edges colour {ci}"))
         if highlight is not None:
             sel = e[:, 2] == highlight
-            x, y = _edge_xy(e[sel, 0], e[sel, 1], c_in, c_out)
+            x, y = _edge_xy(e[sel, 0], e[sel, 1], left, right)
             traces.append(go.Scatter(x=x, y=y, mode="lines", line=dict(color=group_color(highlight), width=width * 1.6),
                                      hoverinfo="skip", name=f"edges group {highlight}"))
     else:
         bs = cx.bands(c_in, c_out, groups)
         for ci in order:
-            chosen = [b for b in bs if b.group % len(GROUP_COLORS) == ci and b.group != highlight]
+            chosen = [b.group for b in bs if b.group % len(GROUP_COLORS) == ci and b.group != highlight]
             if not chosen:
                 continue
-            x, y = _band_xy(chosen, c_in, c_out)
+            x, y = _band_xy(chosen, left, right)
             color = group_rgba(ci, 0.45) if highlight is None else FADED
             traces.append(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=color,
                                      line=dict(color=color, width=0.5), hoverinfo="skip",
                                      name=f"bands colour {ci}"))
         if highlight is not None:
-            x, y = _band_xy([bs[highlight]], c_in, c_out)
+            x, y = _band_xy([highlight], left, right)
             traces.append(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=group_rgba(highlight, 0.8),
                                      line=dict(color=group_color(highlight), width=1), hoverinfo="skip",
                                      name=f"band group {highlight}"))
         # one invisible marker per band centre carries the hover text for that group
-        cy = np.array([1 - 0.5 * ((b.in_start + b.in_stop) / (2 * c_in) + (b.out_start + b.out_stop) / (2 * c_out))
-                       for b in bs], dtype=np.float32)
+        cy = np.array([sum(left.block(b.group) + right.block(b.group)) / 4 for b in bs], dtype=np.float32)
         traces.append(go.Scatter(
             x=np.full(len(bs), 0.5, dtype=np.float32), y=cy, mode="markers", marker=dict(size=6, opacity=0),
             hovertext=[f"group {b.group}<br>input {_range_text(b.in_start, b.in_stop)}<br>"
@@ -209,10 +232,10 @@ def _bipartite_traces(c_in: int, c_out: int, groups: int, highlight: int | None)
                        for b in bs],
             hoverinfo="text", name="band hover"))
     if max(c_in, c_out) <= NODE_MARKERS_MAX:
-        traces.append(_node_trace("input", c_in, groups, highlight, c_out, 0.0))
-        traces.append(_node_trace("output", c_out, groups, highlight, c_in, 1.0))
+        traces.append(_node_trace("input", left, right, highlight, 0.0))
+        traces.append(_node_trace("output", right, left, highlight, 1.0))
     else:
-        traces += _block_bar_traces(c_in, c_out, groups, highlight)
+        traces += _block_bar_traces(left, right, highlight)
     return traces, mode
 
 
@@ -279,7 +302,7 @@ def connection_mask(c_in: int, c_out: int, groups: int) -> go.Figure:
         z=z, x=in0, y=out0, customdata=frac.astype(np.float32), colorscale=_palette_colorscale(),
         zmin=-0.5, zmax=len(GROUP_COLORS) - 0.5, showscale=False, hovertemplate=hover, xgap=0, ygap=0))
     fig.update_yaxes(autorange="reversed", title_text="output channel")
-    fig.update_xaxes(title_text="input channel", side="top")
+    fig.update_xaxes(title_text="input channel")
     note = f" (each cell averages {rs}×{cs} channels)" if pooled else ""
     return _base_layout(fig, f"Connection mask, C_out × C_in = {c_out} × {c_in}{note}", 520,
                         {"figure": "connection_mask", "pooled": pooled, "shape": [rows, cols],
@@ -287,38 +310,53 @@ def connection_mask(c_in: int, c_out: int, groups: int) -> go.Figure:
 
 
 def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
-    """Return the weight tensor (C_out, C_in/G, kH, kW) drawn as its G per-group slices."""
-    c_out, per_in = spec.c_out, spec.c_in // spec.groups
-    per_out = c_out // spec.groups
-    rs = -(-c_out // cx.MASK_MAX_SIDE)                                       # row pooling step
-    rows = -(-c_out // rs)
-    out0 = np.arange(rows) * rs                                              # first output channel per row
-    g_row = out0 // per_out                                                  # (rows,)
-    z = np.repeat((g_row % len(GROUP_COLORS))[:, None], 2, axis=1).astype(np.float32)  # (rows, 2)
+    """Return the weight tensor (C_out, C_in/G, kH, kW) drawn as its G per-group slices, each labelled."""
+    G, c_out, per_in = spec.groups, spec.c_out, spec.c_in // spec.groups
+    per_out = c_out // G
+    side = _Side(c_out, G)
+    traces = []
+    for ci in range(min(G, len(GROUP_COLORS))):
+        gs = [g for g in range(ci, G, len(GROUP_COLORS)) if g != highlight]
+        if not gs:
+            continue
+        xs, ys = [], []
+        for g in gs:
+            top, bottom = side.block(g)
+            xs += [0, 1, 1, 0, 0, np.nan]
+            ys += [top, top, bottom, bottom, top, np.nan]
+        color = group_color(ci) if highlight is None else FADED
+        traces.append(go.Scatter(x=np.array(xs, np.float32), y=np.array(ys, np.float32), mode="lines", fill="toself",
+                                 fillcolor=color, line=dict(color=color, width=0.5), hoverinfo="skip",
+                                 name=f"slices colour {ci}"))
     if highlight is not None:
-        z[g_row != highlight] = np.nan
+        top, bottom = side.block(highlight)
+        traces.append(go.Scatter(x=[0, 1, 1, 0, 0], y=[top, top, bottom, bottom, top], mode="lines", fill="toself",
+                                 fillcolor=group_color(highlight), line=dict(color=group_color(highlight)),
+                                 hoverinfo="skip", name=f"slice {highlight}"))
     k = spec.kh * spec.kw
-    hover = [[f"weight rows {a}–{min(a + rs, c_out) - 1}: group {g}<br>"
-              f"reads input {_range_text(g * per_in, (g + 1) * per_in)}<br>"
-              f"writes output {_range_text(g * per_out, (g + 1) * per_out)}<br>"
-              f"{fmt_int(per_out * per_in * k)} weights owned by group {g} alone"] * 2
-             for a, g in zip(out0, g_row)]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[0, per_in], y=out0, hovertext=hover, hoverinfo="text", colorscale=_palette_colorscale(),
-        zmin=-0.5, zmax=len(GROUP_COLORS) - 0.5, showscale=False))
-    for g in _groups_to_label(spec.groups):
+    if G <= SLICE_HOVER_MAX:
+        traces.append(go.Scatter(
+            x=np.full(G, 0.5, dtype=np.float32), y=np.array([sum(side.block(g)) / 2 for g in range(G)], np.float32),
+            mode="markers", marker=dict(size=8, opacity=0), hoverinfo="text", name="slice hover",
+            hovertext=[f"group {g}: weight rows W[{g * per_out}:{(g + 1) * per_out}]<br>"
+                       f"reads input {_range_text(g * per_in, (g + 1) * per_in)}<br>"
+                       f"writes output {_range_text(g * per_out, (g + 1) * per_out)}<br>"
+                       f"{fmt_int(per_out * per_in * k)} weights, used by group {g} alone" for g in range(G)]))
+    fig = go.Figure(traces)
+    for g in _groups_to_label(G):
         a, b = g * per_out, (g + 1) * per_out
-        fig.add_annotation(x=1.02, xref="paper", y=(a + b - 1) / 2, yref="y", xanchor="left", showarrow=False,
+        fig.add_annotation(x=1.06, y=sum(side.block(g)) / 2, xanchor="left", showarrow=False,
                            text=f"group {g}: W[{a}:{b}] reads x[{g * per_in}:{(g + 1) * per_in}]",
-                           font=dict(color=group_color(g)))
-    if spec.groups > LABEL_GROUPS_MAX:
-        fig.add_annotation(x=1.02, xref="paper", y=(2 * per_out + (spec.groups - 1) * per_out) / 2, yref="y",
-                           xanchor="left", showarrow=False, text=f"… {spec.groups - 3} more groups …")
-    fig.update_yaxes(autorange="reversed", title_text="dim 0: output channel (C_out)")
-    fig.update_xaxes(title_text=f"dim 1: C_in/G = {per_in}", showticklabels=False)
-    title = (f"Weight tensor ({c_out}, {per_in}, {spec.kh}, {spec.kw}): "
-             f"G = {spec.groups} slices of {per_out} × {per_in} × {spec.kh} × {spec.kw}")
-    fig.update_layout(margin=dict(l=10, r=260, t=60, b=10))
-    return _base_layout(fig, title, 520, {"figure": "weight_slices", "groups": spec.groups,
+                           font=dict(color=group_color(g), size=12))
+    if G > LABEL_GROUPS_MAX:
+        fig.add_annotation(x=1.06, y=0.5, xanchor="left", showarrow=False, text=f"⋮ {G - 3} more groups")
+    fig.add_annotation(x=0, y=-0.03, xanchor="left", yanchor="top", showarrow=False,
+                       text=f"dim 1: C_in/G = {per_in} input channel{'s' if per_in > 1 else ''} per slice")
+    fig.add_annotation(x=-0.03, y=0.5, xanchor="right", showarrow=False, textangle=-90,
+                       text=f"dim 0: C_out = {c_out} output channels")
+    fig.update_xaxes(visible=False, range=[-0.12, 2.9], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.1, 1.02], fixedrange=True)
+    title = (f"Weight tensor ({c_out}, {per_in}, {spec.kh}, {spec.kw}) = {G} slice{'s' if G > 1 else ''} "
+             f"of {per_out} × {per_in} × {spec.kh} × {spec.kw}")
+    return _base_layout(fig, title, 520, {"figure": "weight_slices", "groups": G,
                                           "shape": [c_out, per_in, spec.kh, spec.kw], "highlight": highlight})
-

@@ -26,6 +26,25 @@ PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "l
                  "toImageButtonOptions": {"scale": 2}}
 
 
+# ---------------------------------------------------------------- routing
+
+
+def require_app() -> None:
+    """Make sure this page runs inside app.py's st.navigation; call first in every page.
+
+    Because the product keeps its lessons in a folder named `pages/`, Streamlit starts in
+    its legacy "pages directory" mode and, until app.py has called st.navigation once, a
+    link straight to a lesson (e.g. /parameters after a restart) would run the page file
+    on its own: no shared sidebar, no page config. Switching the mode off and rerunning
+    sends that first request through app.py like every other.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # ---------------------------------------------------------------- URL state
 
 
