@@ -277,9 +277,10 @@ def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None 
         for t in traces:
             fig.add_trace(t, row=1, col=col)
         _bipartite_axes(fig, 1, col)
-    fig.update_annotations(yshift=14)
-    return _base_layout(fig, f"Dense vs grouped, {c_in} → {c_out} channels", 560,
-                        {"figure": "bipartite_compare", "modes": modes, "groups": groups})
+    _base_layout(fig, f"Dense vs grouped, {c_in} → {c_out} channels", 600,
+                 {"figure": "bipartite_compare", "modes": modes, "groups": groups})
+    fig.update_layout(margin=dict(t=100))
+    return fig
 
 
 # ---------------------------------------------------------------- mask and weight tensor

@@ -108,16 +108,17 @@ def browser():
 
 
 IDLE_JS = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
-           " return app && app.dataset.testScriptState === 'notRunning'"
-           " && app.dataset.testConnectionState === 'CONNECTED'; }")
-CHARTS_DRAWN_JS = ("() => Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]'))"
-                   ".every(c => c.querySelector('.main-svg'))"
-                   " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+           " return !!app && app.dataset.testScriptState === 'notRunning'"
+           " && app.dataset.testConnectionState === 'CONNECTED'"
+           " && !document.querySelector('[data-testid=\"stSkeleton\"], [data-testid=\"stAppSkeleton\"]')"
+           " && Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]'))"
+           "        .every(c => c.querySelector('.main-svg')); }")
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished the script run and every Plotly chart has drawn."""
+    """Wait until Streamlit has finished its script runs and every Plotly chart has drawn, stably."""
     page.wait_for_timeout(400)  # let a run triggered by the last interaction start
+    for _ in range(2):          # idle twice, 500 ms apart: a rerun (st.rerun, switch_page) can follow a run
+        page.wait_for_function(IDLE_JS, timeout=timeout)
+        page.wait_for_timeout(500)
     page.wait_for_function(IDLE_JS, timeout=timeout)
-    page.wait_for_function(CHARTS_DRAWN_JS, timeout=timeout)
-    page.wait_for_timeout(400)  # chart transitions
