@@ -245,3 +245,24 @@ def test_bad_requests_say_what_is_valid(shared, call, words):
 def test_dense_network_has_nothing_to_compare():
     with pytest.raises(ValueError, match="dense convolution"):
         gradient_locality(random_model(arch="resnet50"), "layer1.0.conv2", X, group=0)
+
+
+def test_basic_block_networks_are_walked_correctly():
+    """ResNet-18's basic blocks have no conv3: capture and the class gradient still match the oracles."""
+    model = random_model(arch="resnet18")
+    private = copy.deepcopy(model)
+    conv = private.layer2[1].conv2
+    conv.weight.requires_grad_(True)
+    seen = {}
+
+    def keep(module, inputs, out):
+        seen["out"] = out.detach().clone()
+    handle = conv.register_forward_hook(keep)
+    try:
+        private(X)[0, 9].backward()
+    finally:
+        handle.remove()
+    assert torch.equal(capture_activation(model, "layer2.1.conv2", X), seen["out"][0])
+    result = layer_gradients(model, "layer2.1.conv2", X, GradTarget.class_logit(9))
+    assert torch.allclose(result.weight_grad, conv.weight.grad, rtol=1e-4, atol=1e-7)
+    assert [layer.name for layer in grouped_layers(model)][:3] == ["layer1.0.conv2", "layer1.1.conv2", "layer2.0.conv2"]
