@@ -133,13 +133,14 @@ def _apply_orientation(img: Image.Image, notes: list[str]) -> tuple[Image.Image,
     """Return `img` turned upright as its EXIF Orientation tag asks, and whether width and height swapped."""
     try:
         orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation not in _ORIENTATION_WORDS:
+            return img, False
+        upright = ImageOps.exif_transpose(img)
     except Exception:  # a damaged EXIF block should not cost the learner the picture
         notes.append("The picture's EXIF data is damaged, so any rotation it asks for was not applied.")
         return img, False
-    if orientation not in _ORIENTATION_WORDS:
-        return img, False
     notes.append(f"EXIF orientation applied ({_ORIENTATION_WORDS[orientation]}), as a photo viewer would.")
-    return ImageOps.exif_transpose(img), orientation >= 5  # tags 5-8 include a quarter turn
+    return upright, orientation >= 5  # tags 5-8 include a quarter turn
 
 
 _ORIENTATION_WORDS = {2: "mirrored", 3: "rotated 180°", 4: "flipped upside down", 5: "mirrored and rotated 90°",
@@ -156,7 +157,7 @@ def _to_rgb(img: Image.Image, notes: list[str], sixteen_bit: bool) -> Image.Imag
         notes.append("16-bit image scaled to 8 bits per channel (the network works on 8-bit colour).")
     if mode == "1":
         notes.append("1-bit (black-and-white) image: every pixel is pure black or pure white.")
-    elif mode in ("L", "LA", "La") or (mode in ("P", "PA") and _palette_is_gray(img)):
+    elif mode in ("L", "LA", "La"):
         notes.append("Grayscale image: the same value goes into all three colour channels.")
     elif mode == "CMYK":
         notes.append("CMYK (print) colours converted to RGB; colours are approximate (no colour profile).")
@@ -171,11 +172,6 @@ def _to_rgb(img: Image.Image, notes: list[str], sixteen_bit: bool) -> Image.Imag
     white.paste(rgba, mask=alpha)
     notes.append("Transparent areas shown on white (the network has no notion of transparency).")
     return white
-
-
-def _palette_is_gray(img: Image.Image) -> bool:
-    palette = img.getpalette() or []
-    return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
 
 
 def _scale_to_8_bit(img: Image.Image, notes: list[str]) -> Image.Image:
