@@ -1,0 +1,489 @@
+"""Look inside a ResNet-family model (blocks.py): per-group activations, correlations, gradients.
+
+The model passed in is shared by every browser session, so nothing here changes it: no hooks
+(a hook on a shared module would fire inside other sessions' forwards), no `.train()`, no
+`.grad`. Activations come from walking the network step by step with batch norm in eval
+form, stopping right after the probed layer. Gradients come from `torch.autograd.grad`
+with respect to a per-call copy of the probed layer's weight and its input; the shared
+parameters are only read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnext_viz.blocks import BasicBlock, Bottleneck, ResNet
+
+__all__ = [
+    "BlockDiagonality",
+    "GradTarget",
+    "LayerGradients",
+    "LayerInfo",
+    "LocalityReport",
+    "LocalityStats",
+    "block_diagonality",
+    "by_group",
+    "capture_activation",
+    "channel_correlation",
+    "group_energy",
+    "group_page",
+    "gradient_locality",
+    "grouped_layers",
+    "layer_gradients",
+    "n_pages",
+    "top_channel_per_group",
+]
+
+_STEPS = {  # the order of operations inside a block, before the shortcut is added
+    Bottleneck: ("conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3"),
+    BasicBlock: ("conv1", "bn1", "relu", "conv2", "bn2"),
+}
+_NAME = re.compile(r"layer([1-4])\.(\d+)(?:\.(conv[123]|bn[123]))?")
+
+
+# ---- layers ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One probe-able convolution: where it sits and its shape."""
+
+    name: str  # e.g. "layer3.2.conv2"
+    stage: int  # 1..4, the `layerX` it belongs to
+    block: int  # index of the block within the stage
+    in_channels: int
+    out_channels: int
+    groups: int  # the cardinality C of this layer; 1 for ResNet's dense 3x3
+    kernel_size: tuple[int, int]
+    stride: int  # 2 in the first block of stages 2-4 (torchvision puts the stride on the 3x3)
+    padding: int
+
+    @property
+    def in_per_group(self) -> int:
+        return self.in_channels // self.groups
+
+    @property
+    def out_per_group(self) -> int:
+        return self.out_channels // self.groups
+
+    @property
+    def weight_count(self) -> int:
+        """Return the number of weights, C_out * C_in/G * kH * kW."""
+        return self.out_channels * self.in_per_group * self.kernel_size[0] * self.kernel_size[1]
+
+
+def grouped_layers(model: ResNet) -> list[LayerInfo]:
+    """Return the 3x3 convolution of every block (`layerX.Y.conv2`), grouped in ResNeXt, dense in ResNet."""
+    return [_info(model, f"layer{s}.{b}.conv2") for s in range(1, 5) for b in range(len(_stage(model, s)))]
+
+
+def _info(model: ResNet, name: str) -> LayerInfo:
+    stage, block, step = _locate(model, name)
+    conv = getattr(_stage(model, stage)[block], step)
+    return LayerInfo(name=name, stage=stage, block=block, in_channels=conv.in_channels,
+                     out_channels=conv.out_channels, groups=conv.groups, kernel_size=tuple(conv.kernel_size),
+                     stride=conv.stride[0], padding=conv.padding[0])
+
+
+def _stage(model: ResNet, stage: int) -> nn.Sequential:
+    return getattr(model, f"layer{stage}")
+
+
+def _locate(model: ResNet, name: str) -> tuple[int, int, str | None]:
+    """Return (stage, block, step) for 'layerX.Y[.step]'; raise ValueError with valid examples otherwise."""
+    found = _NAME.fullmatch(name)
+    if found is not None:
+        stage, block, step = int(found.group(1)), int(found.group(2)), found.group(3)
+        blocks = _stage(model, stage)
+        if block < len(blocks) and (step is None or step in _STEPS[type(blocks[block])]):
+            return stage, block, step
+    last = len(_stage(model, 4)) - 1
+    raise ValueError(f"Unknown layer {name!r}: use a block 'layerX.Y' or a layer inside it such as "
+                     f"'layer1.0.conv2' or 'layer3.2.bn1' (stages 1-4; this model's last block is layer4.{last}).")
+
+
+# ---- walking the network without touching it ------------------------------------------------
+
+def _bn(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """Return batch norm in eval form (running statistics), whatever the module's mode: nothing is updated."""
+    return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+
+
+def _step(block: nn.Module, step: str, x: torch.Tensor) -> torch.Tensor:
+    if step == "relu":
+        return torch.relu(x)  # not in place: x may be needed by autograd
+    if step.startswith("bn"):
+        return _bn(getattr(block, step), x)
+    return getattr(block, step)(x)  # a convolution: reads its weight, changes nothing
+
+
+def _shortcut(block: nn.Module, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    identity = x if block.downsample is None else _bn(block.downsample[1], block.downsample[0](x))
+    return torch.relu(residual + identity)
+
+
+def _run_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = x
+    for step in _STEPS[type(block)]:
+        out = _step(block, step, out)
+    return _shortcut(block, x, out)
+
+
+def _to_block(model: ResNet, x: torch.Tensor, stage: int, block: int) -> torch.Tensor:
+    """Return the input of block `block` of stage `stage`: stem, earlier stages, earlier blocks."""
+    h = model.maxpool(torch.relu(_bn(model.bn1, model.conv1(x))))
+    for s in range(1, stage + 1):
+        blocks = _stage(model, s)
+        for b in range(len(blocks) if s < stage else block):
+            h = _run_block(blocks[b], h)
+    return h
+
+
+def _after_block(model: ResNet, h: torch.Tensor, stage: int, block: int) -> torch.Tensor:
+    """Return the logits (B, classes) from the output of block `block` of stage `stage`."""
+    for s in range(stage, 5):
+        blocks = _stage(model, s)
+        for b in range(block + 1 if s == stage else 0, len(blocks)):
+            h = _run_block(blocks[b], h)
+    return model.fc(torch.flatten(model.avgpool(h), 1))  # (B, classes)
+
+
+def _as_batch(model: ResNet, x: torch.Tensor) -> torch.Tensor:
+    """Return x as (1, 3, H, W) on the model's device and dtype."""
+    batch = x.unsqueeze(0) if x.dim() == 3 else x  # (1, 3, H, W)
+    if batch.dim() != 4 or batch.shape[0] != 1 or batch.shape[1] != 3:
+        raise ValueError(f"Expected one RGB image as (3, H, W) or (1, 3, H, W); got shape {tuple(x.shape)}.")
+    weight = model.conv1.weight
+    return batch.to(device=weight.device, dtype=weight.dtype)
+
+
+def capture_activation(model: ResNet, layer_name: str, x: torch.Tensor) -> torch.Tensor:
+    """Return the output (C, H, W) of `layer_name` ('layerX.Y.conv2', 'layerX.Y.bn1', 'layerX.Y', ...) for image x.
+
+    Convolution and batch-norm outputs are taken before any ReLU, as a forward hook would see
+    them; a block's output is after its final ReLU. The rest of the network is not run.
+    """
+    stage, block, step = _locate(model, layer_name)
+    with torch.no_grad():
+        h = _to_block(model, _as_batch(model, x), stage, block)
+        module = _stage(model, stage)[block]
+        if step is None:
+            return _run_block(module, h)[0]
+        steps = _STEPS[type(module)]
+        for current in steps[: steps.index(step) + 1]:
+            h = _step(module, current, h)
+        return h[0]  # (C, H, W)
+
+
+# ---- per-group statistics ------------------------------------------------------------------
+
+def by_group(act: torch.Tensor, groups: int) -> torch.Tensor:
+    """Return act (C, H, W) as (groups, C/groups, H, W): group g holds channels [g*C/G, (g+1)*C/G)."""
+    channels, height, width = act.shape
+    if groups < 1 or channels % groups:
+        raise ValueError(f"{channels} channels cannot be split into {groups} equal groups; "
+                         f"use a divisor of {channels}.")
+    return act.reshape(groups, channels // groups, height, width)  # (G, C/G, H, W)
+
+
+def group_energy(act: torch.Tensor, groups: int) -> torch.Tensor:
+    """Return the mean squared activation of each group, (groups,), in squared activation units."""
+    return by_group(act, groups).pow(2).mean(dim=(1, 2, 3))  # (G,)
+
+
+def top_channel_per_group(act: torch.Tensor, groups: int) -> torch.Tensor:
+    """Return (groups,) long: in each group, the channel index (into all C) with the largest mean square."""
+    per_channel = by_group(act, groups).pow(2).mean(dim=(2, 3))  # (G, C/G)
+    offsets = torch.arange(groups, device=act.device) * per_channel.shape[1]
+    return per_channel.argmax(dim=1) + offsets
+
+
+def channel_correlation(act: torch.Tensor) -> torch.Tensor:
+    """Return (C, C) float32 Pearson correlations between channels across spatial positions.
+
+    A constant channel (no variation over the map, e.g. a ReLU that never fired) has no defined
+    correlation: its row and column, diagonal included, are 0. Channels stay in their order,
+    so group g's block is [g*C/G, (g+1)*C/G) on both axes.
+    """
+    channels = act.shape[0]
+    x = act.reshape(channels, -1).to(torch.float64)  # (C, H*W)
+    centred = x - x.mean(dim=1, keepdim=True)
+    norms = centred.norm(dim=1)  # (C,)
+    varies = norms > 1e-6 * x.norm(dim=1)  # below this the 'variation' is float32 rounding
+    safe = torch.where(varies, norms, torch.ones_like(norms))
+    unit = centred / safe[:, None] * varies[:, None]  # (C, H*W), zero rows for constant channels
+    return (unit @ unit.T).clamp(-1.0, 1.0).to(torch.float32)  # (C, C)
+
+
+@dataclass(frozen=True)
+class BlockDiagonality:
+    """How much more channels correlate inside their group than across groups."""
+
+    within: float  # mean |corr| between different channels of the same group
+    across: float  # mean |corr| between channels of different groups
+    ratio: float  # within / across; inf when across is 0, 1.0 when both are 0 (nothing to compare)
+
+
+def block_diagonality(corr: torch.Tensor, groups: int) -> BlockDiagonality:
+    """Return mean |correlation| within groups (diagonal excluded) versus across groups for a (C, C) matrix."""
+    channels = corr.shape[0]
+    if groups < 2 or channels % groups or channels // groups < 2:
+        raise ValueError(f"Comparing within and across groups needs at least 2 groups of at least 2 channels; "
+                         f"got {channels} channels in {groups} groups.")
+    group_of = torch.arange(channels, device=corr.device) // (channels // groups)  # (C,)
+    same = group_of[:, None] == group_of[None, :]  # (C, C)
+    off_diagonal = ~torch.eye(channels, dtype=torch.bool, device=corr.device)
+    magnitude = corr.abs().to(torch.float64)
+    within = float(magnitude[same & off_diagonal].mean())
+    across = float(magnitude[~same].mean())
+    ratio = within / across if across > 0 else (math.inf if within > 0 else 1.0)
+    return BlockDiagonality(within=within, across=across, ratio=ratio)
+
+
+def n_pages(groups: int, per_page: int) -> int:
+    """Return how many pages show `groups` groups at `per_page` groups a page."""
+    if groups < 1 or per_page < 1:
+        raise ValueError(f"groups and per_page must be at least 1; got {groups} and {per_page}.")
+    return -(-groups // per_page)
+
+
+def group_page(groups: int, page: int, per_page: int = 8) -> range:
+    """Return the group indices on page `page` (0-based) when showing `per_page` groups at a time."""
+    pages = n_pages(groups, per_page)
+    if not 0 <= page < pages:
+        raise ValueError(f"Page {page} does not exist: {groups} groups at {per_page} a page make pages 0-{pages - 1}.")
+    return range(page * per_page, min(groups, (page + 1) * per_page))
+
+
+# ---- gradients ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradTarget:
+    """What the gradient is of: a class logit, the energy of one output group, or one output channel."""
+
+    kind: Literal["class", "group", "channel"]
+    index: int  # the class, the group or the channel
+
+    @classmethod
+    def class_logit(cls, index: int) -> GradTarget:
+        return cls("class", index)
+
+    @classmethod
+    def group_energy(cls, group: int) -> GradTarget:
+        """Target: sum of squares of the layer's output group `group` over channels and positions."""
+        return cls("group", group)
+
+    @classmethod
+    def channel(cls, channel: int) -> GradTarget:
+        """Target: sum of the layer's output channel `channel` over positions."""
+        return cls("channel", channel)
+
+
+@dataclass(frozen=True)
+class LayerGradients:
+    """The gradient of one target with respect to a layer's weight and its input, summarised per group."""
+
+    layer: LayerInfo
+    target: GradTarget
+    value: float  # the target's value (logit, energy or channel sum)
+    weight_grad: torch.Tensor  # (C_out, C_in/G, kH, kW) dTarget/dW, a fresh tensor owned by the caller
+    weight_grad_norm: torch.Tensor  # (G,) L2 norm of dTarget/dW over each output group's filters
+    input_grad_norm: torch.Tensor  # (G,) L2 norm of dTarget/dinput over each input group's channels
+    target_group: int | None  # the output group the target lives in; None for a class logit
+    zero_weight_grads_outside: int | None  # exact zeros in dTarget/dW outside the target group's filters
+    weights_outside: int | None  # how many weights lie outside the target group's filters
+    zero_input_grads_outside: int | None  # exact zeros in dTarget/dinput outside the target group's input channels
+    inputs_outside: int | None  # how many input values lie outside that group
+
+
+def layer_gradients(model: ResNet, layer_name: str, x: torch.Tensor, target: GradTarget) -> LayerGradients:
+    """Return the gradients of `target` w.r.t. the weight and the input of `layer_name` ('layerX.Y.conv2').
+
+    A class target runs the rest of the network from the layer (block remainder, later
+    blocks, pool, fc); a group or channel target needs only the layer's output. The shared
+    model's parameters are read, never given gradients.
+    """
+    info, block, block_input, layer_input = _probe_input(model, layer_name, x)
+    weight = block.conv2.weight.detach().clone().requires_grad_(True)  # this call's own copy
+    layer_input.requires_grad_(True)
+    with torch.enable_grad():
+        out = _conv(info, layer_input, weight, info.groups)  # (1, C_out, H', W')
+        value, target_group = _target_value(model, info, block, block_input, out, target)
+        weight_grad, input_grad = torch.autograd.grad(value, [weight, layer_input])
+    input_grad = input_grad[0]  # (C_in, H, W)
+    outside = _outside_counts(info, weight_grad, input_grad, target_group)
+    return LayerGradients(
+        layer=info, target=target, value=float(value.detach()), weight_grad=weight_grad,
+        weight_grad_norm=weight_grad.reshape(info.groups, -1).norm(dim=1),  # (G, C_out/G * C_in/G * k * k)
+        input_grad_norm=by_group(input_grad, info.groups).reshape(info.groups, -1).norm(dim=1),  # (G,)
+        target_group=target_group, **outside)
+
+
+def _probe_input(model: ResNet, layer_name: str, x: torch.Tensor):
+    """Return (LayerInfo, block, block input, layer input (1, C_in, H, W)) for a block's conv2, without grad."""
+    stage, block_index, step = _locate(model, layer_name)
+    if step != "conv2":
+        raise ValueError(f"Gradients are probed at a block's 3x3 convolution, 'layerX.Y.conv2'; got {layer_name!r}.")
+    info = _info(model, layer_name)
+    block = _stage(model, stage)[block_index]
+    with torch.no_grad():
+        block_input = _to_block(model, _as_batch(model, x), stage, block_index)
+        layer_input = torch.relu(_bn(block.bn1, block.conv1(block_input)))  # (1, C_in, H, W)
+    return info, block, block_input, layer_input
+
+
+def _conv(info: LayerInfo, x: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
+    return F.conv2d(x, weight, None, info.stride, info.padding, 1, groups)
+
+
+def _target_value(model: ResNet, info: LayerInfo, block: nn.Module, block_input: torch.Tensor,
+                  out: torch.Tensor, target: GradTarget) -> tuple[torch.Tensor, int | None]:
+    """Return the scalar to differentiate and the output group the target lives in (None for a class)."""
+    if target.kind == "group":
+        _check_index(target.index, info.groups, "group")
+        per_group = out[0].reshape(info.groups, info.out_per_group, *out.shape[2:])  # (G, C_out/G, H', W')
+        return per_group[target.index].pow(2).sum(), target.index
+    if target.kind == "channel":
+        _check_index(target.index, info.out_channels, "channel")
+        return out[0, target.index].sum(), target.index // info.out_per_group
+    if target.kind == "class":
+        steps = _STEPS[type(block)]
+        h = out
+        for step in steps[steps.index("conv2") + 1:]:
+            h = _step(block, step, h)
+        logits = _after_block(model, _shortcut(block, block_input, h), info.stage, info.block)  # (1, classes)
+        _check_index(target.index, logits.shape[1], "class")
+        return logits[0, target.index], None
+    raise ValueError(f"Unknown target kind {target.kind!r}: use 'class', 'group' or 'channel'.")
+
+
+def _check_index(index: int, size: int, what: str) -> None:
+    if not 0 <= index < size:
+        raise ValueError(f"{what.capitalize()} {index} does not exist: choose 0 to {size - 1}.")
+
+
+def _outside_counts(info: LayerInfo, weight_grad: torch.Tensor, input_grad: torch.Tensor,
+                    group: int | None) -> dict[str, int | None]:
+    if group is None:
+        return dict(zero_weight_grads_outside=None, weights_outside=None, zero_input_grads_outside=None,
+                    inputs_outside=None)
+    other_filters = _other_groups(weight_grad.reshape(info.groups, -1), group)  # (G-1, C_out/G * C_in/G * k*k)
+    other_inputs = _other_groups(by_group(input_grad, info.groups), group)  # (G-1, C_in/G, H, W)
+    return dict(zero_weight_grads_outside=int((other_filters == 0).sum()), weights_outside=other_filters.numel(),
+                zero_input_grads_outside=int((other_inputs == 0).sum()), inputs_outside=other_inputs.numel())
+
+
+def _other_groups(per_group: torch.Tensor, group: int) -> torch.Tensor:
+    return torch.cat([per_group[:group], per_group[group + 1:]])
+
+
+# ---- grouped versus dense: where a gradient can reach ------------------------------------------
+
+@dataclass(frozen=True)
+class LocalityStats:
+    """Where the gradient of 'energy of output group g' lands, for one convolution (grouped or dense)."""
+
+    block_norms: torch.Tensor  # (G, G) float64, [o, i] = L2 norm of dE/dW over output group o x input group i
+    connected: torch.Tensor  # (G, G) bool, whether weights exist between output group o and input group i
+    input_grad_norm: torch.Tensor  # (G,) float64, L2 norm of dE/dinput over each input group
+    zero_other_filters: int  # exact zeros in dE/dW for the filters of output groups other than g
+    other_filter_weights: int  # how many such weights exist
+    zero_cross_weights: int  # exact zeros in dE/dW for group g's weights that read other input groups
+    cross_weights: int  # how many such weights exist (0 in a grouped convolution: there are none)
+    zero_inputs_outside: int  # exact zeros in dE/dinput outside input group g
+    inputs_outside: int  # how many input values lie outside input group g
+
+
+@dataclass(frozen=True)
+class LocalityReport:
+    """The same loss through the grouped layer and through a dense twin of the same shape.
+
+    Loss E = sum of squares of output group g. In both layers, filters of other output groups
+    get exactly zero gradient (E ignores their outputs). The difference is row g: the grouped
+    layer's group-g filters only read input group g, so dE/dW has one non-zero block and dE/dinput
+    is exactly zero outside input group g. The dense twin's group-g filters read every input
+    channel: dE/dW is non-zero across the whole row whatever the weights are (it depends only on
+    the input and dE/doutput), and dE/dinput reaches every input channel because the twin's
+    off-diagonal weights are non-zero. In the dense case a zero happens only by accident, e.g.
+    an input channel that is zero everywhere (a ReLU that never fired).
+    """
+
+    layer: LayerInfo
+    group: int
+    grouped: LocalityStats
+    dense: LocalityStats
+    off_diagonal_scale: float  # the dense twin's cross-group weights: N(0, (scale * std of grouped W)^2)
+    seed: int
+
+
+def gradient_locality(model: ResNet, layer_name: str, x: torch.Tensor, group: int, *,
+                      off_diagonal_scale: float = 0.1, seed: int = 0) -> LocalityReport:
+    """Return where dE/dW and dE/dinput land for E = energy of output group `group`, grouped vs dense.
+
+    The dense twin (groups=1, C_in -> C_out) starts where the grouped layer is: its diagonal
+    blocks are the grouped filters; its off-diagonal blocks are small seeded normal values
+    (std = off_diagonal_scale x the grouped weight's std; 0.1 keeps its output close to the
+    grouped one while every connection exists).
+    """
+    info, block, _, layer_input = _probe_input(model, layer_name, x)
+    if info.groups < 2:
+        raise ValueError(f"{layer_name} is a dense convolution (groups=1): pick a grouped layer to compare.")
+    _check_index(group, info.groups, "group")
+    grouped_weight = block.conv2.weight.detach()  # (C_out, C_in/G, k, k), only read
+    dense_weight = _dense_twin(grouped_weight, info.groups, off_diagonal_scale, seed)  # (C_out, C_in, k, k)
+    grouped = _locality(info, layer_input, grouped_weight, info.groups, group)
+    dense = _locality(info, layer_input, dense_weight, 1, group)
+    return LocalityReport(layer=info, group=group, grouped=grouped, dense=dense,
+                          off_diagonal_scale=off_diagonal_scale, seed=seed)
+
+
+def _dense_twin(weight: torch.Tensor, groups: int, scale: float, seed: int) -> torch.Tensor:
+    """Return a (C_out, C_in, k, k) weight: the grouped filters block-diagonally, small noise elsewhere."""
+    c_out, c_in_g, kh, kw = weight.shape
+    c_out_g = c_out // groups
+    generator = torch.Generator().manual_seed(seed)
+    dense = torch.randn(c_out, c_in_g * groups, kh, kw, generator=generator, dtype=weight.dtype)
+    dense = dense.to(weight.device) * (scale * weight.std())
+    blocks = dense.view(groups, c_out_g, groups, c_in_g, kh, kw)  # (G_out, C_out/G, G_in, C_in/G, k, k)
+    diagonal = torch.arange(groups, device=weight.device)
+    blocks[diagonal, :, diagonal] = weight.view(groups, c_out_g, c_in_g, kh, kw)  # (G, C_out/G, C_in/G, k, k)
+    return dense
+
+
+def _locality(info: LayerInfo, layer_input: torch.Tensor, weight: torch.Tensor, groups: int,
+              group: int) -> LocalityStats:
+    """Return LocalityStats for E = energy of output group `group` through F.conv2d(input, weight, groups)."""
+    G = info.groups  # the grouping the lesson is about, even when the convolution itself is dense
+    weight = weight.clone().requires_grad_(True)
+    x = layer_input.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        out = _conv(info, x, weight, groups)[0]  # (C_out, H', W')
+        energy = by_group(out, G)[group].pow(2).sum()
+        weight_grad, input_grad = torch.autograd.grad(energy, [weight, x])
+    c_out_g, c_in_g = info.out_per_group, info.in_per_group
+    kh, kw = info.kernel_size
+    if groups == 1:
+        blocks = weight_grad.reshape(G, c_out_g, G, c_in_g, kh, kw)  # (G_out, C_out/G, G_in, C_in/G, k, k)
+        block_norms = blocks.to(torch.float64).pow(2).sum(dim=(1, 3, 4, 5)).sqrt()  # (G_out, G_in)
+        connected = torch.ones(G, G, dtype=torch.bool)
+        row = blocks[group]  # (C_out/G, G_in, C_in/G, k, k)
+        cross = torch.cat([row[:, :group], row[:, group + 1:]], dim=1)  # other input groups
+    else:
+        blocks = weight_grad.reshape(G, c_out_g, c_in_g, kh, kw)  # (G, C_out/G, C_in/G, k, k)
+        block_norms = torch.diag(blocks.to(torch.float64).pow(2).sum(dim=(1, 2, 3, 4)).sqrt())  # (G, G)
+        connected = torch.eye(G, dtype=torch.bool)
+        cross = weight_grad.new_empty(0)  # group g's filters have no weights on other input groups
+    other_filters = _other_groups(blocks, group)
+    inputs_outside = _other_groups(by_group(input_grad[0], G), group)  # (G-1, C_in/G, H, W)
+    return LocalityStats(
+        block_norms=block_norms, connected=connected,
+        input_grad_norm=by_group(input_grad[0], G).to(torch.float64).pow(2).sum(dim=(1, 2, 3)).sqrt(),
+        zero_other_filters=int((other_filters == 0).sum()), other_filter_weights=other_filters.numel(),
+        zero_cross_weights=int((cross == 0).sum()), cross_weights=cross.numel(),
+        zero_inputs_outside=int((inputs_outside == 0).sum()), inputs_outside=inputs_outside.numel())
