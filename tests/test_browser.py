@@ -1,6 +1,6 @@
 """In a real browser (Playwright + Debian's Chromium): the app loads, the numbers follow the widgets."""
 
-from conftest import wait_idle
+from tests.conftest import wait_idle
 
 
 def test_parameter_page_updates_when_groups_change(server, browser, tmp_path):

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import require_chromium
+from tests.conftest import require_chromium
 from resnext_viz import export as ex
 from resnext_viz import figures as F
 

@@ -1,6 +1,6 @@
 """AppTest: the app and the convolution pages run, show the right numbers and handle bad input."""
 
-from conftest import run_page
+from tests.conftest import run_page
 
 PARAMS = "pages/parameters.py"
 CONN = "pages/connectivity.py"
