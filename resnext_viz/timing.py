@@ -28,6 +28,9 @@ __all__ = [
     "measure",
     "measure_cuda_events",
     "format_seconds",
+    "DTYPES",
+    "resolve_dtype",
+    "check_dtype",
 ]
 
 WIDE_SPREAD = 0.2  # IQR / median above this: the samples disagree too much to trust the median closely
@@ -245,3 +248,34 @@ def measure_cuda_events(fn: Callable[[], object], *, warmup: int = 5, repeats: i
         end.record()
     torch.cuda.synchronize()
     return Timing.from_samples([s.elapsed_time(e) / 1e3 for s, e in zip(starts, ends)], "cuda", warmup)
+
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "float64": torch.float64,
+}
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """Return the torch dtype named by `dtype` ('float32', 'bfloat16', 'float16', 'float64')."""
+    if isinstance(dtype, torch.dtype):
+        if dtype in DTYPES.values():
+            return dtype
+        raise ValueError(f"{dtype} is not offered here; use one of {', '.join(DTYPES)}.")
+    name = str(dtype).removeprefix("torch.")
+    if name not in DTYPES:
+        raise ValueError(f"'{dtype}' is not a dtype offered here; use one of {', '.join(DTYPES)}.")
+    return DTYPES[name]
+
+
+def check_dtype(device: DeviceLike, dtype: str | torch.dtype) -> torch.dtype:
+    """Return the dtype if it is sensible on `device`, else raise ValueError saying what would work."""
+    dt, kind = resolve_dtype(dtype), torch.device(device).type
+    if kind == "cpu" and dt == torch.float16:
+        raise ValueError("float16 on the CPU is mostly emulated and very slow, so its timings mislead; "
+                         "use bfloat16 or float32 on the CPU, or float16 on a GPU.")
+    if kind == "mps" and dt == torch.float64:
+        raise ValueError("Apple's MPS has no float64; use float32 (or float64 on the CPU).")
+    return dt

@@ -142,3 +142,18 @@ def test_no_cuda_events_without_cuda():
         pytest.skip("CUDA is present")
     with pytest.raises(ValueError, match="CUDA"):
         timing.measure_cuda_events(lambda: None)
+
+
+def test_dtypes():
+    assert timing.resolve_dtype("bfloat16") is torch.bfloat16
+    assert timing.resolve_dtype("torch.float64") is torch.float64
+    assert timing.check_dtype("cpu", torch.bfloat16) is torch.bfloat16
+    assert timing.check_dtype("cuda", "float16") is torch.float16
+    with pytest.raises(ValueError, match="bfloat16 or float32"):
+        timing.check_dtype("cpu", "float16")
+    with pytest.raises(ValueError, match="no float64"):
+        timing.check_dtype("mps", torch.float64)
+    with pytest.raises(ValueError, match="use one of"):
+        timing.resolve_dtype("int8")
+    with pytest.raises(ValueError, match="use one of"):
+        timing.resolve_dtype(torch.int32)
