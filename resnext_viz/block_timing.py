@@ -85,13 +85,14 @@ class BlockTiming:
 
 def _measure_within(fn: Callable[[], object], device: torch.device, budget_s: float,
                     progress: Callable[[float], None] | None) -> Timing:
-    """Time fn, giving a slow one fewer warm-up calls and samples rather than a long wait."""
+    """Time fn after two warm-up calls, asking a slow one for fewer samples rather than a long wait."""
+    fn()  # warm-up 1: pays lazy initialisation (kernel choice, allocator growth), so it is not timed
     synchronize(device)
     t0 = time.perf_counter()
-    fn()  # the first warm-up call: pays lazy initialisation and tells us roughly how slow fn is
+    fn()  # warm-up 2: tells us roughly how long one call takes
     synchronize(device)
     slow = time.perf_counter() - t0 > budget_s / 4
-    return measure(fn, device, warmup=0 if slow else 1, min_repeats=3 if slow else 5, max_repeats=200,
+    return measure(fn, device, warmup=0, min_repeats=3 if slow else 5, max_repeats=200,
                    budget_s=budget_s, progress=progress)
 
 

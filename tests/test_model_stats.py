@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-import torch
 from torch import nn
 
 from resnext_viz.blocks import MODEL_FACTORIES
