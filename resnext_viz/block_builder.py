@@ -10,6 +10,7 @@ torchvision bottleneck (`blocks.Bottleneck`) with
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import torch
@@ -146,12 +147,17 @@ def build_block(cfg: BlockConfig, device: str | torch.device = "cpu", dtype: tor
         return Bottleneck(cfg.inplanes, cfg.planes, cfg.stride, downsample, cfg.cardinality, cfg.base_width,
                           device=dev)
 
-    if torch.device(device).type == "meta":
-        block = make("meta")
-    else:
-        with torch.random.fork_rng(devices=[]):  # same weights for the same seed, global RNG untouched
-            torch.manual_seed(seed)
-            block = make("cpu")
+    block = make("meta")  # shapes only; values are filled in below from a private generator
+    if torch.device(device).type != "meta":
+        # A private generator, not the global RNG: the same seed gives the same weights even
+        # while other threads (other browser sessions) draw random numbers.
+        block = block.to_empty(device="cpu")
+        g = torch.Generator().manual_seed(seed)
+        for m in block.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=g)  # nn.Conv2d's own default
+            elif isinstance(m, nn.BatchNorm2d):
+                m.reset_parameters()  # weight 1, bias 0, running mean 0, running var 1
     return block.to(device=device, dtype=dtype).eval()
 
 
