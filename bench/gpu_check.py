@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from resnext_viz.block_builder import BlockConfig  # noqa: E402
 from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
 from resnext_viz.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
-from resnext_viz.timing import Timing, measure_cuda_events  # noqa: E402
+from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
 
 TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d
 FORMS_TOLERANCE = 1e-10  # float64: the forms differ only by summation order
@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cpu":
+        steady_cpu_allocator()  # no page faults on every call: see its docstring
     if args.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: CUDA is not available here (torch %s, built with CUDA %s); run it on a CUDA machine, "
               "or try --device cpu --quick." % (torch.__version__, torch.version.cuda), file=sys.stderr)

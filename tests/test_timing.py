@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import time
 
 import pytest
@@ -157,3 +158,9 @@ def test_dtypes():
         timing.resolve_dtype("int8")
     with pytest.raises(ValueError, match="use one of"):
         timing.resolve_dtype(torch.int32)
+
+
+def test_steady_cpu_allocator_applies_on_glibc():
+    applied = timing.steady_cpu_allocator()
+    assert applied == (platform.libc_ver()[0] == "glibc")
+    assert timing.steady_cpu_allocator() == applied  # safe to call twice
