@@ -1,0 +1,163 @@
+"""GPU check for the block builder and the three forms: our timings vs a CUDA-event reference.
+
+Run on a CUDA machine (torch, numpy and the standard library only; no Streamlit):
+
+    python bench/gpu_check.py                    # CUDA, about a minute on an H100
+    python bench/gpu_check.py --device cpu --quick   # the same logic on a CPU, small sizes
+
+It times the Table 2 bottlenecks (C/d = 1/64 ... 32/4; 32/4 is ResNeXt-50's stage-1 block)
+with time_block in float32 and bfloat16, times the same callables with a plain reference
+(CUDA events around each call on a GPU, a bare perf_counter loop on a CPU), checks that the
+three forms agree in float64 on the device, prints one table and writes JSON to
+$OUT/gpu_check.json when OUT is set, else to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from resnext_viz.block_builder import BlockConfig  # noqa: E402
+from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
+from resnext_viz.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
+from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
+
+TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d
+FORMS_TOLERANCE = 1e-10  # float64: the forms differ only by summation order
+
+
+def reference(fn, device: str, repeats: int) -> Timing:
+    """Return a plain reference timing: CUDA events on a GPU, a bare perf_counter loop on a CPU."""
+    if device == "cuda":
+        return measure_cuda_events(fn, warmup=5, repeats=repeats)
+    for _ in range(2):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return Timing.from_samples(samples, "cpu", 2)
+
+
+def environment(device: str) -> dict:
+    env = {"python": platform.python_version(), "torch": torch.__version__, "device": device,
+           "threads": torch.get_num_threads()}
+    if device == "cuda":
+        env.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda,
+                   cudnn=torch.backends.cudnn.version(), cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+                   cudnn_benchmark=torch.backends.cudnn.benchmark)
+    else:
+        env["cpu"] = platform.processor() or platform.machine()
+    return env
+
+
+def check_blocks(device: str, quick: bool) -> list[dict]:
+    batch, hw = (2, 28) if quick else (64, 56)
+    budget, repeats = (0.2, 10) if quick else (0.6, 50)
+    rows = []
+    for dtype in (torch.float32, torch.bfloat16):
+        for C, d in TABLE2:
+            cfg = BlockConfig(inplanes=256, planes=64, cardinality=C, base_width=d, batch=batch, height=hw, width=hw)
+            ours = time_block(cfg, device, dtype, budget_s=budget)
+            step = BlockStep(cfg, device, dtype)  # same config and seed: the same block and input
+            for phase, mine, fn in (("fwd", ours.forward, step.forward),
+                                    ("fwd+bwd", ours.forward_backward, step.forward_backward)):
+                ref = reference(fn, device, repeats)
+                peak = ours.peak_forward_bytes if phase == "fwd" else ours.peak_forward_backward_bytes
+                name = f"C={C} d={d}" + (" (ResNeXt-50 stage 1)" if (C, d) == (32, 4) else "")
+                rows.append({"item": f"block {name} bs{batch} {str(dtype)[6:]} {phase}",
+                             "ours_ms": mine.median_ms, "ours_iqr_ms": mine.iqr_s * 1e3, "ours_n": mine.n,
+                             "ref_ms": ref.median_ms, "ref_n": ref.n, "ratio": mine.median_s / ref.median_s,
+                             "peak_MiB": None if peak is None else peak / 2**20, "params": ours.params,
+                             "GMACs": ours.macs / 1e9, "note": mine.note})
+            del step
+    return rows
+
+
+def check_forms(device: str, quick: bool) -> tuple[dict, list[dict]]:
+    spec64 = FormSpec(batch=2 if quick else 8, height=14 if quick else 56, width=14 if quick else 56)
+    exact = compare_forms(spec64, device, torch.float64, time_forms=False)
+    spec = FormSpec(batch=2 if quick else 64, height=14 if quick else 56, width=14 if quick else 56)
+    timed = compare_forms(spec, device, torch.float32, budget_s=0.2 if quick else 0.5)
+    forms = build_forms(spec, device=device, dtype=torch.float32)
+    x = torch.randn(spec.batch, spec.c_in, spec.height, spec.width, device=device)
+    rows = []
+    with torch.inference_mode():
+        for key, form in forms.items():
+            ref = reference(lambda f=form: f(x), device, 10 if quick else 50)
+            mine = timed.times[key]
+            rows.append({"item": f"form {FORM_NAMES[key]} bs{spec.batch} float32", "ours_ms": mine.median_ms,
+                         "ours_iqr_ms": mine.iqr_s * 1e3, "ours_n": mine.n, "ref_ms": ref.median_ms,
+                         "ref_n": ref.n, "ratio": mine.median_s / ref.median_s, "peak_MiB": None,
+                         "params": timed.params[key], "GMACs": spec.macs / 1e9, "note": mine.note})
+    identity = {"spec": vars(spec64), "max_abs_diff": exact.max_abs_diff, "output_max_abs": exact.output_max_abs,
+                "tolerance": FORMS_TOLERANCE, "ok": max(exact.max_abs_diff.values()) < FORMS_TOLERANCE}
+    return identity, rows
+
+
+def print_table(rows: list[dict], ref_name: str) -> None:
+    print(f"{'item':<62} {'ours ms':>9} {ref_name + ' ms':>10} {'ratio':>6} {'peak MiB':>9}")
+    for r in rows:
+        peak = "" if r["peak_MiB"] is None else f"{r['peak_MiB']:.0f}"
+        flag = "  <- wide spread" if r["note"] else ""
+        print(f"{r['item']:<62} {r['ours_ms']:9.3f} {r['ref_ms']:10.3f} {r['ratio']:6.2f} {peak:>9}{flag}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--quick", action="store_true", help="small sizes and short budgets (for a CPU)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (1 is steadier on a busy shared machine)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cpu":
+        steady_cpu_allocator()  # no page faults on every call: see its docstring
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("gpu_check: CUDA is not available here (torch %s, built with CUDA %s); run it on a CUDA machine, "
+              "or try --device cpu --quick." % (torch.__version__, torch.version.cuda), file=sys.stderr)
+        return 2
+
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    blocks = check_blocks(args.device, args.quick)
+    identity, forms = check_forms(args.device, args.quick)
+    ref_name = "event" if args.device == "cuda" else "loop"
+    print_table(blocks + forms, ref_name)
+    ratios = [r["ratio"] for r in blocks + forms]
+    print(f"\nratio ours/{ref_name}: median {statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f}")
+    print(f"forms float64 max abs diff on {args.device}: "
+          + ", ".join(f"{k} {v:.2e}" for k, v in identity["max_abs_diff"].items())
+          + f" (outputs up to {identity['output_max_abs']:.2f}) -> {'OK' if identity['ok'] else 'FAILED'}")
+    elapsed = time.perf_counter() - start
+    print(f"total {elapsed:.1f} s")
+
+    result = {"environment": environment(args.device), "quick": args.quick, "seconds": elapsed,
+              "reference": "CUDA events around each call" if args.device == "cuda" else "perf_counter loop",
+              "blocks": blocks, "forms_timing": forms, "forms_identity": identity}
+    out_dir = Path(os.environ["OUT"]) if os.environ.get("OUT") else ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = "gpu_check.json" if args.device == "cuda" else "gpu_check_cpu.json"
+    (out_dir / name).write_text(json.dumps(result, indent=1))
+    print(f"wrote {out_dir / name}")
+    if not identity["ok"]:
+        print("gpu_check: the three forms disagree beyond float64 rounding.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
