@@ -27,7 +27,8 @@ LABEL_GROUPS_MAX = 16    # above this many groups, label only a few of them
 FONT = dict(family="Inter, 'Source Sans Pro', Helvetica, Arial, sans-serif", size=13)
 
 
-def _base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figure:
+def base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figure:
+    """Return `fig` with the house layout: left title, font, height, margins, no legend, `meta` for tests."""
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
         height=height, font=FONT, meta=meta, hoverlabel=dict(font_size=13),
@@ -36,7 +37,7 @@ def _base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figu
     return fig
 
 
-def _palette_colorscale() -> list[list]:
+def palette_colorscale() -> list[list]:
     """Return a discrete colorscale mapping z = 0..6 to the seven group colours."""
     n = len(GROUP_COLORS)
     scale = []
@@ -80,7 +81,7 @@ def params_vs_groups(rows: list[GroupSweepRow], current: int | None = None) -> g
     fig.update_yaxes(title_text="parameters (bars)", type="log", dtick=1, tickformat="~s", secondary_y=False)
     fig.update_yaxes(title_text="MACs per image (line)", type="log", dtick=1, tickformat="~s", secondary_y=True,
                      showgrid=False)
-    _base_layout(fig, "Parameters and MACs fall as 1/G", 380,
+    base_layout(fig, "Parameters and MACs fall as 1/G", 380,
                  {"figure": "params_vs_groups", "groups": [r.groups for r in rows], "current": current})
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return fig
@@ -261,7 +262,7 @@ def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) 
     what = "every edge drawn" if mode == "edges" else "one band per group (too many edges to draw one by one)"
     title = f"{c_in} → {c_out} channels, G = {groups}: {fmt_int(n_edges)} connections, {what}"
     fig.update_layout(annotations=_side_labels(c_in, c_out))
-    return _base_layout(fig, title, 560, {"figure": "bipartite", "mode": mode, "edges": n_edges,
+    return base_layout(fig, title, 560, {"figure": "bipartite", "mode": mode, "edges": n_edges,
                                           "groups": groups, "highlight": highlight})
 
 
@@ -277,7 +278,7 @@ def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None 
         for t in traces:
             fig.add_trace(t, row=1, col=col)
         _bipartite_axes(fig, 1, col)
-    _base_layout(fig, f"Dense vs grouped, {c_in} → {c_out} channels", 600,
+    base_layout(fig, f"Dense vs grouped, {c_in} → {c_out} channels", 600,
                  {"figure": "bipartite_compare", "modes": modes, "groups": groups})
     fig.update_layout(margin=dict(t=100))
     return fig
@@ -300,12 +301,12 @@ def connection_mask(c_in: int, c_out: int, groups: int) -> go.Figure:
     else:
         hover = "output %{y} ← input %{x}<br>%{customdata:.0%} connected<extra></extra>"
     fig = go.Figure(go.Heatmap(
-        z=z, x=in0, y=out0, customdata=frac.astype(np.float32), colorscale=_palette_colorscale(),
+        z=z, x=in0, y=out0, customdata=frac.astype(np.float32), colorscale=palette_colorscale(),
         zmin=-0.5, zmax=len(GROUP_COLORS) - 0.5, showscale=False, hovertemplate=hover, xgap=0, ygap=0))
     fig.update_yaxes(autorange="reversed", title_text="output channel")
     fig.update_xaxes(title_text="input channel")
     note = f" (each cell averages {rs}×{cs} channels)" if pooled else ""
-    return _base_layout(fig, f"Connection mask, C_out × C_in = {c_out} × {c_in}{note}", 520,
+    return base_layout(fig, f"Connection mask, C_out × C_in = {c_out} × {c_in}{note}", 520,
                         {"figure": "connection_mask", "pooled": pooled, "shape": [rows, cols],
                          "step": [rs, cs], "groups": groups})
 
@@ -359,5 +360,5 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
     fig.update_yaxes(visible=False, range=[-0.1, 1.02], fixedrange=True)
     title = (f"Weight tensor ({c_out}, {per_in}, {spec.kh}, {spec.kw}) = {G} slice{'s' if G > 1 else ''} "
              f"of {per_out} × {per_in} × {spec.kh} × {spec.kw}")
-    return _base_layout(fig, title, 520, {"figure": "weight_slices", "groups": G,
+    return base_layout(fig, title, 520, {"figure": "weight_slices", "groups": G,
                                           "shape": [c_out, per_in, spec.kh, spec.kw], "highlight": highlight})

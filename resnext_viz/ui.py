@@ -343,6 +343,39 @@ def pytorch_counts(spec: cm.ConvSpec):
     return counts(spec)
 
 
+# ---------------------------------------------------------------- device choice (pages that run PyTorch)
+
+
+@st.cache_resource(show_spinner=False)
+def devices():
+    """Return timing.list_devices(), probed once per process (CUDA/MPS do not appear mid-run)."""
+    from .timing import list_devices
+
+    return list_devices()
+
+
+def device_picker(label: str = "Compute device") -> str:
+    """Draw the sidebar device choice (CPU, and CUDA/MPS only when present) and return 'cpu', 'cuda' or 'mps'."""
+    options = devices()
+    usable = [d for d in options if d.available]
+    field = Field("device", "device", "cpu", label="device")
+    notices = seed([field])
+    if st.session_state["device"] not in {d.name for d in usable}:
+        notices.append(f"The link asks for device '{st.session_state['device']}', which this server does not "
+                       "have; using the CPU.")
+        st.session_state["device"] = "cpu"
+    show_notices(notices)
+    with st.sidebar:
+        st.subheader("Device", anchor=False)
+        name = st.selectbox(label, [d.name for d in usable], key="device",
+                            format_func=lambda n: next(d.label for d in usable if d.name == n))
+        for d in options:
+            if not d.available:
+                st.caption(f"{d.label.split(' ')[0]} not listed: {d.reason}")
+    sync_url([field])
+    return name
+
+
 # ---------------------------------------------------------------- shared sidebar
 
 def sidebar(conv_pages: list) -> None:
@@ -354,3 +387,12 @@ def sidebar(conv_pages: list) -> None:
                       width="stretch")
     if st.session_state.pop("_preset_applied", None) and current_page_id() not in {p._script_hash for p in conv_pages}:
         st.switch_page(conv_pages[0])
+
+
+# ---------------------------------------------------------------- ResNeXt block lessons (cardinality, forms, builder)
+
+
+# ---------------------------------------------------------------- image lessons (group features, gradients)
+
+
+# ---------------------------------------------------------------- performance lab
