@@ -371,7 +371,7 @@ def device_picker(label: str = "Compute device") -> str:
                             format_func=lambda n: next(d.label for d in usable if d.name == n))
         for d in options:
             if not d.available:
-                st.caption(f"{d.label.split(' ')[0]} not listed: {d.reason}")
+                st.caption(f"{d.label} not listed: {d.reason}.")
     sync_url([field])
     return name
 
