@@ -391,6 +391,39 @@ def sidebar(conv_pages: list) -> None:
 
 # ---------------------------------------------------------------- ResNeXt block lessons (cardinality, forms, builder)
 
+# The block builder's controls; other pages (e.g. group features) read the same block
+# through current_block_config() without drawing the widgets.
+BLOCK_FIELDS = [
+    Field("blk_inplanes", "inplanes", 256, 1, 4096, label="input channels"),
+    Field("blk_planes", "planes", 64, 1, 1024, label="planes"),
+    Field("blk_cardinality", "cardinality", 32, 1, 512, label="cardinality C"),
+    Field("blk_base_width", "base_width", 4, 1, 512, label="base width"),
+    Field("blk_stride", "stride", 1, 1, 2, label="stride"),
+    Field("blk_downsample", "downsample", "auto", label="downsample"),
+    Field("blk_batch", "batch", 8, 1, 256, label="batch"),
+    Field("blk_height", "height", 56, 1, 512, label="input height"),
+    Field("blk_width", "width", 56, 1, 512, label="input width"),
+]
+
+
+def block_values() -> dict:
+    """Return the block builder's last chosen values (defaults where none), without drawing widgets."""
+    canon = _canon()
+    return {f.key: st.session_state.get(f.key, canon.get(f.key, f.default)) for f in BLOCK_FIELDS}
+
+
+def block_config_from(values: dict):
+    """Return the BlockConfig of blk_* values (raises ValueError with a learner-facing sentence)."""
+    from .block_builder import BlockConfig
+
+    return BlockConfig(**{f.key.removeprefix("blk_"): values[f.key] for f in BLOCK_FIELDS})
+
+
+def current_block_config():
+    """Return the block builder's current BlockConfig, or raise ValueError if it is invalid."""
+    return block_config_from(block_values())
+
+
 
 # ---------------------------------------------------------------- image lessons (group features, gradients)
 
