@@ -15,6 +15,12 @@ CONV_PAGES = [
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Grouped convolution": CONV_PAGES,
+    "ResNeXt": [
+        st.Page("pages/cardinality.py", title="Cardinality", icon=":material/call_split:", url_path="cardinality"),
+        st.Page("pages/three_forms.py", title="Three equivalent forms", icon=":material/join:", url_path="forms"),
+        st.Page("pages/block_builder.py", title="Block builder", icon=":material/construction:", url_path="block_builder"),
+        st.Page("pages/resnet_vs_resnext.py", title="ResNet vs ResNeXt", icon=":material/compare:", url_path="resnet_vs_resnext"),
+    ],
 }
 page = st.navigation(PAGES)
 ui.sidebar(CONV_PAGES)

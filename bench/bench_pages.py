@@ -30,6 +30,10 @@ MINIMAL = textwrap.dedent("""
 CHANGES: dict[str, tuple[str, str, tuple, float | None]] = {
     "pages/parameters.py": ("number_input", "conv_groups", (16, 32), 50),
     "pages/connectivity.py": ("number_input", "conv_groups", (16, 32), None),
+    "pages/cardinality.py": ("number_input", "card_budget", (70_000, 69_632), 100),
+    "pages/resnet_vs_resnext.py": ("selectbox", "rvr_pair", ("101-32x8d", "50"), 100),
+    "pages/block_builder.py": ("number_input", "blk_cardinality", (16, 32), None),
+    "pages/three_forms.py": ("number_input", "forms_C", (16, 32), None),
 }
 
 

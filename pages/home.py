@@ -25,6 +25,14 @@ LESSONS = [
      "Pick channels, kernel and groups; watch the weight count, the shape of the weight tensor and the MACs change."),
     ("pages/connectivity.py", "Connectivity",
      "See which input channels feed which outputs, group by group, and why a group shares nothing with the others."),
+    ("pages/cardinality.py", "Cardinality",
+     "At the same number of weights, trade width per path for more paths: the ResNeXt paper's Table 2, solved live."),
+    ("pages/three_forms.py", "Three equivalent forms",
+     "Summed branches, early concatenation and one grouped convolution: same weights, same outputs, different speed."),
+    ("pages/block_builder.py", "Block builder",
+     "Build a ResNeXt bottleneck, check each layer against PyTorch, time it on your CPU or GPU, copy its code."),
+    ("pages/resnet_vs_resnext.py", "ResNet vs ResNeXt",
+     "ResNet-50 and ResNeXt-50 stage by stage, counted from the real models, and why basic blocks are not grouped."),
 ]
 for path, title, blurb in LESSONS:
     with st.container(border=True):

@@ -126,3 +126,18 @@ def _stage_table(model_name: str, image_size: int) -> StageTable:
     rows.append(StageRow("fc", "fc", None, x.shape[1], None, None, None, _params(model.fc), macs,
                          f"global average pool, {model.fc.out_features}-d fc, softmax"))
     return StageTable(model_name, image_size, tuple(rows))
+
+
+def side_by_side(a: StageTable, b: StageTable, label_a: str, label_b: str) -> list[dict]:
+    """Return Table 1 as rows: stage, output size, each network's block template, parameters and GMACs."""
+    rows = []
+    for ra, rb in zip(a.rows, b.rows):
+        rows.append({"stage": ra.paper_name,
+                     "output": None if ra.output_hw is None else f"{ra.output_hw[0]}×{ra.output_hw[1]}",
+                     label_a: ra.template, label_b: rb.template,
+                     f"params, {label_a}": ra.params, f"params, {label_b}": rb.params,
+                     f"GMACs, {label_a}": round(ra.macs / 1e9, 3), f"GMACs, {label_b}": round(rb.macs / 1e9, 3)})
+    rows.append({"stage": "total", "output": None, label_a: None, label_b: None,
+                 f"params, {label_a}": a.params, f"params, {label_b}": b.params,
+                 f"GMACs, {label_a}": round(a.macs / 1e9, 3), f"GMACs, {label_b}": round(b.macs / 1e9, 3)})
+    return rows

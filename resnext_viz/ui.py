@@ -58,9 +58,19 @@ class Field:
     lo: int | None = None     # bounds for ints
     hi: int | None = None
     label: str = ""
+    options: tuple = ()       # allowed values of a text field, or of each item of a list field
 
     def parse(self, raw: str) -> Any:
         """Return the value of a URL string, or raise ValueError with a sentence for the notice."""
+        if isinstance(self.default, (list, tuple)):
+            try:
+                items = [int(x) for x in raw.split(",") if x.strip()]
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a comma-separated list of whole numbers") from None
+            bad = [x for x in items if self.options and x not in self.options]
+            if bad or not items:
+                raise ValueError(f"'{raw}' has values outside {', '.join(map(str, self.options))}")
+            return items
         if isinstance(self.default, bool):
             if raw.lower() in ("1", "true", "yes", "on"):
                 return True
@@ -75,12 +85,16 @@ class Field:
             if not (self.lo is None or value >= self.lo) or not (self.hi is None or value <= self.hi):
                 raise ValueError(f"{value} is outside {self.lo}–{self.hi}")
             return value
+        if self.options and raw not in self.options:
+            raise ValueError(f"'{raw}' is not one of {', '.join(map(str, self.options))}")
         return raw
 
     def dump(self, value: Any) -> str:
         """Return the URL string of a value."""
         if isinstance(value, bool):
             return "1" if value else "0"
+        if isinstance(value, (list, tuple)):
+            return ",".join(str(x) for x in value)
         return str(value)
 
 
@@ -316,6 +330,24 @@ def export_menu(fig: go.Figure, name: str, key: str) -> None:
             st.caption("PNG/SVG/PDF on a white background for slides; HTML is interactive and works offline.")
 
 
+def table(records: list[dict], key: str | None = None) -> None:
+    """Show records as a dataframe: whole numbers with thousands separators, blanks instead of 'None'."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(records)
+    config = {}
+    for col in df.columns:
+        values = [v for v in df[col] if v is not None and v == v]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            if len(values) == len(df):
+                config[col] = st.column_config.NumberColumn(format="localized")
+            else:
+                df[col] = [f"{v:,}" if isinstance(v, int) else "" for v in df[col]]
+        elif len(values) < len(df) and df[col].dtype == object:
+            df[col] = ["" if v is None or v != v else v for v in df[col]]
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
+
+
 def figure(fig: go.Figure, name: str, key: str) -> None:
     """Show a figure full width with its export menu under it."""
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
@@ -399,7 +431,7 @@ BLOCK_FIELDS = [
     Field("blk_cardinality", "cardinality", 32, 1, 512, label="cardinality C"),
     Field("blk_base_width", "base_width", 4, 1, 512, label="base width"),
     Field("blk_stride", "stride", 1, 1, 2, label="stride"),
-    Field("blk_downsample", "downsample", "auto", label="downsample"),
+    Field("blk_downsample", "downsample", "auto", label="downsample", options=("auto", "on", "off")),
     Field("blk_batch", "batch", 8, 1, 256, label="batch"),
     Field("blk_height", "height", 56, 1, 512, label="input height"),
     Field("blk_width", "width", 56, 1, 512, label="input width"),
@@ -422,6 +454,129 @@ def block_config_from(values: dict):
 def current_block_config():
     """Return the block builder's current BlockConfig, or raise ValueError if it is invalid."""
     return block_config_from(block_values())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def preserved_complexity(budget: int, cardinalities: tuple[int, ...], channels: int, hw: int):
+    """Return cardinality.solve_preserved_complexity rows (cached; raises ValueError on bad input)."""
+    from .cardinality import solve_preserved_complexity
+
+    return solve_preserved_complexity(budget, cardinalities, channels, channels, hw)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def fixed_width(width: int, channels: int, hw: int):
+    """Return cardinality.fixed_width_rows (cached)."""
+    from .cardinality import fixed_width_rows
+
+    return fixed_width_rows(width, channels, channels, hw)
+
+
+def form_spec(values: dict):
+    """Return forms.FormSpec from page values (raises ValueError with a learner-facing sentence)."""
+    from .forms import FormSpec
+
+    return FormSpec(c_in=values["c_in"], C=values["C"], d=values["d"], c_out=values["c_out"],
+                    stride=values["stride"], height=values["h"], width=values["w"])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
+    """Return (forms.compare_forms result, None) or (None, a message); `nonce` forces a fresh measurement."""
+    from .forms import compare_forms as compare
+
+    try:
+        return compare(spec, device, dtype), None
+    except torch_oom_errors() as e:
+        return None, f"The {device.upper()} ran out of memory for this size ({first_line(e)}). Lower the channels " \
+                     "or the input size, or pick the CPU in the sidebar."
+    except ValueError as e:
+        return None, str(e)
+
+
+def branch_slices(spec):
+    """Return forms.branch_slices(spec)."""
+    from .forms import branch_slices as slices
+
+    return slices(spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def block_tables(cfg):
+    """Return (layer_table, PyTorch's own counts {'params', 'macs'}) of a block, both on the meta device."""
+    import torch
+
+    from .block_builder import build_block, flop_counter_macs, layer_table
+
+    meta = build_block(cfg, device="meta")
+    x = torch.empty(cfg.batch, cfg.inplanes, cfg.height, cfg.width, device="meta")  # (B, C_in, H, W)
+    counts = {"params": sum(p.numel() for p in meta.parameters()), "macs": flop_counter_macs(meta, x)}
+    return layer_table(cfg), counts
+
+
+def block_code(cfg) -> str:
+    """Return block_builder.block_code(cfg)."""
+    from .block_builder import block_code as code
+
+    return code(cfg)
+
+
+TIMING_LOCK = threading.Lock()  # one measurement at a time per process: sessions would slow each other down
+
+
+def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple[Any, str | None]:
+    """Return (BlockTiming, None) or (None, a message for the page), one measurement per process at a time."""
+    from .block_timing import DeviceOutOfMemory, time_block as timed
+
+    with TIMING_LOCK:
+        try:
+            return timed(cfg, device, dtype, budget_s, progress), None
+        except DeviceOutOfMemory as e:
+            return None, str(e)
+        except ValueError as e:
+            return None, str(e)
+
+
+def depth_comparison():
+    """Return depth.depth_comparison() for the ResNeXt-50 stage-1 sizes."""
+    from .depth import depth_comparison as compare
+
+    return compare()
+
+
+@st.cache_resource(show_spinner=False)
+def depth2_check() -> float:
+    """Return the float64 max difference between depth-2 paths and the wide dense module (computed once)."""
+    from .depth import depth2_max_abs_diff
+
+    return depth2_max_abs_diff()
+
+
+def side_by_side(a, b, label_a: str, label_b: str) -> list[dict]:
+    """Return model_stats.side_by_side rows."""
+    from .model_stats import side_by_side as rows
+
+    return rows(a, b, label_a, label_b)
+
+
+def torch_oom_errors() -> tuple[type[BaseException], ...]:
+    """Return the exception types that mean 'out of memory' on any device."""
+    import torch
+
+    return (torch.OutOfMemoryError, MemoryError)
+
+
+def first_line(e: BaseException) -> str:
+    """Return the first line of an exception's message."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+@st.cache_resource(show_spinner="Counting the network on the meta device…")
+def stage_table(model_name: str, image_size: int = 224):
+    """Return model_stats.stage_table, built once per process and shared (read-only)."""
+    from .model_stats import stage_table as table
+
+    return table(model_name, image_size)
 
 
 

@@ -1,0 +1,76 @@
+"""Cardinality: more, thinner paths at the same budget of weights (the ResNeXt paper's Table 2)."""
+
+import streamlit as st
+
+from resnext_viz import cardinality as card
+from resnext_viz import figures_blocks as fb
+from resnext_viz import ui
+
+ui.require_app()
+
+st.title("Cardinality")
+st.markdown("A ResNeXt block is C parallel paths of width d. The paper's question: at the *same* number of "
+            "weights, is it better to have more, thinner paths? Pick a budget and see the d each C can afford.")
+
+CARDS = (1, 2, 4, 8, 16, 32, 64, 128)
+FIELDS = [
+    ui.Field("card_mode", "mode", "preserved", label="view", options=("preserved", "fixed")),
+    ui.Field("card_budget", "budget", card.RESNET50_TEMPLATE_PARAMS, 1_000, 10_000_000, label="budget"),
+    ui.Field("card_cs", "cardinalities", [1, 2, 4, 8, 16, 32, 64], label="cardinalities", options=CARDS),
+    ui.Field("card_width", "width", 128, 1, 4096, label="width C·d"),
+    ui.Field("card_io", "channels", 256, 1, 4096, label="block input/output channels"),
+    ui.Field("card_hw", "hw", 56, 1, 512, label="feature-map size"),
+]
+ui.show_notices(ui.seed(FIELDS))
+
+mode = st.segmented_control(
+    "View", ["preserved", "fixed"], key="card_mode", required=True,
+    format_func={"preserved": "Same weights, more paths (Table 2)", "fixed": "Same width, more groups"}.get)
+c1, c2, c3 = st.columns([2, 1, 1])
+with c1:
+    if mode == "preserved":
+        budget = st.number_input("Budget: weights in the block", 1_000, 10_000_000, step=1_000, key="card_budget",
+                                 help="69,632 = the ResNet-50 bottleneck 256→64→3×3 64→256 (C = 1, d = 64).")
+        cs = st.multiselect("Cardinalities C", CARDS, key="card_cs")
+    else:
+        width = st.number_input("Width C·d of the grouped 3×3", 1, 4096, key="card_width")
+with c2:
+    io = st.number_input("Block in/out channels", 1, 4096, key="card_io")
+with c3:
+    hw = st.number_input("Feature map H = W", 1, 512, key="card_hw")
+ui.sync_url(FIELDS)
+
+try:
+    if mode == "preserved":
+        rows = ui.preserved_complexity(budget, tuple(sorted(cs)), io, hw)
+    else:
+        rows = ui.fixed_width(width, io, hw)
+except ValueError as e:
+    st.error(str(e), icon=":material/block:")
+    st.stop()
+
+if mode == "preserved":
+    st.markdown(f"Each path is 1×1 ({io}→d) → 3×3 (d→d) → 1×1 (d→{io}), so C paths hold "
+                f"**C·({io}·d + 9·d² + d·{io})** weights (the paper's eq. 4). For each C the solver picks the whole "
+                f"number d that lands closest to {budget:,}.")
+    cited = {(r.C, r.d): r.top1_error for r in card.TABLE3_TOP1_ERROR if r.model in ("ResNet-50", "ResNeXt-50")}
+    table = [{"C": r.C, "d": r.d, "width C·d": r.width, "weights": r.params, "vs budget": f"{r.rel_diff:+.1%}",
+              f"GMACs at {hw}×{hw}": round(r.macs / 1e9, 4),
+              "top-1 error % (paper, cited)": cited.get((r.C, r.d)) if io == 256 else None} for r in rows]
+    ui.table(table)
+    st.caption("Top-1 errors are the published ImageNet results of ResNeXt-50 with each setting — "
+               f"{card.TABLE3_SOURCE} They are cited, not computed here: this page only counts weights.")
+    ui.figure(fb.cardinality_chart(rows, budget), "cardinality_preserved", "card_chart")
+    st.info("**Which claim is this?** Here the number of weights is held fixed, and more paths buy a wider block "
+            "(C·d grows from 64 to 128). The paper's finding is that this trade lowers the error: cardinality is "
+            "a better use of a budget than width or depth alone.", icon=":material/lightbulb:")
+else:
+    st.markdown(f"Here the width C·d = {width} is held fixed and only the split changes. The two 1×1 convolutions "
+                "do not depend on C; the grouped 3×3 has 9·(C·d)²/C weights, so it shrinks as 1/C.")
+    table = [{"C": r.C, "d": r.d, "weights in the block": r.params, "of which the 3×3": r.grouped_params,
+              f"GMACs at {hw}×{hw}": round(r.macs / 1e9, 4)} for r in rows]
+    ui.table(table)
+    ui.figure(fb.fixed_width_chart(rows), "cardinality_fixed_width", "card_chart")
+    st.info("**Which claim is this?** \"Grouped convolutions reduce parameters\" describes *this* view: at a fixed "
+            "width, more groups mean fewer weights. ResNeXt's own experiments use the other view, spending the "
+            "saving on width.", icon=":material/lightbulb:")
