@@ -41,7 +41,9 @@ st.caption(f"At {size}×{size}, one image; MACs count convolutions and the class
            "the convention behind the paper's \"4.1 vs 4.2 GFLOPs\".")
 
 ui.figure(fb.stage_comparison([base_label, next_label], [base, nxt]), f"{base_name}_vs_{next_name}", "rvr_chart")
-ui.table(ui.side_by_side(base, nxt, base_label, next_label))
+rows = ui.side_by_side(base, nxt, base_label, next_label)
+ui.table(rows[:-1], columns=["stage", "output", base_label, next_label])
+ui.table(rows, columns=["stage"] + [k for k in rows[0] if k.startswith(("params", "GMACs"))])
 
 st.subheader("Why not group a basic (two-layer) block?", anchor=False)
 dc = ui.depth_comparison()

@@ -330,11 +330,11 @@ def export_menu(fig: go.Figure, name: str, key: str) -> None:
             st.caption("PNG/SVG/PDF on a white background for slides; HTML is interactive and works offline.")
 
 
-def table(records: list[dict], key: str | None = None) -> None:
-    """Show records as a dataframe: whole numbers with thousands separators, blanks instead of 'None'."""
+def table(records: list[dict], key: str | None = None, columns: list[str] | None = None) -> None:
+    """Show records (optionally some columns) as a dataframe: thousands separators, blanks instead of 'None'."""
     import pandas as pd
 
-    df = pd.DataFrame.from_records(records)
+    df = pd.DataFrame.from_records(records, columns=columns)
     config = {}
     for col in df.columns:
         values = [v for v in df[col] if v is not None and v == v]
@@ -343,7 +343,7 @@ def table(records: list[dict], key: str | None = None) -> None:
                 config[col] = st.column_config.NumberColumn(format="localized")
             else:
                 df[col] = [f"{v:,}" if isinstance(v, int) else "" for v in df[col]]
-        elif len(values) < len(df) and df[col].dtype == object:
+        elif len(values) < len(df) and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = ["" if v is None or v != v else v for v in df[col]]
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
