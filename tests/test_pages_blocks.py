@@ -105,3 +105,17 @@ def test_resnet_vs_resnext_totals():
     assert metrics(at)["ResNeXt-101 (32×8d) parameters"] == "88,791,336"
     text = " ".join(x.value for x in at.markdown)
     assert "589,824 as paths, 589,824 as a wide dense block" in text
+
+
+def test_block_builder_out_of_memory_is_a_message(monkeypatch):
+    from resnext_viz import block_timing
+
+    def oom(*args, **kwargs):
+        raise block_timing.DeviceOutOfMemory("The block did not fit in CUDA memory: lower the batch or the input "
+                                             "size, or run it on the CPU.")
+
+    monkeypatch.setattr(block_timing, "time_block", oom)
+    at = run_page(BUILDER)
+    at.button(key="blk_time").click().run()
+    assert not at.exception
+    assert "did not fit" in at.error[0].value
