@@ -592,32 +592,34 @@ def _ratio(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
+def _sig(x: float | None, digits: int = 3) -> float | None:
+    """Return x rounded to `digits` significant figures (for display; the CSV keeps every digit)."""
+    return None if x is None or x == 0 else round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
 def conv_table(result: LabResult) -> list[dict]:
-    """Return one dict per group count: FLOPs, intensity, and the grouped kernel beside the per-group loop."""
+    """Return one dict per group count, rounded for display: cost, intensity, the kernel beside the loop."""
     loop = {r.groups: r for r in result.part("conv3x3", "per-group loop")}
     out = []
     for r in result.part("conv3x3", "grouped kernel"):
-        row = {"G": r.groups, "channels per group": r.d, "MFLOPs": r.flops / 1e6,
-               "FLOPs vs dense": _ratio(r.flops_ratio), "FLOP per byte": round(r.intensity, 2),
-               "grouped ms": r.median_ms, "grouped time vs dense": _ratio(r.time_ratio),
-               "grouped GFLOP/s": r.gflops_per_s}
+        row = {"G": r.groups, "per group": r.d, "MFLOP": _sig(r.flops / 1e6), "FLOPs ÷ dense": _ratio(r.flops_ratio),
+               "FLOP/byte": _sig(r.intensity), "kernel ms": _sig(r.median_ms), "kernel ÷ dense": _ratio(r.time_ratio),
+               "kernel GFLOP/s": _sig(r.gflops_per_s)}
         lp = loop.get(r.groups)
         if result.config.loop:
-            row.update({"loop ms": None if lp is None else lp.median_ms,
-                        "loop time vs dense": None if lp is None else _ratio(lp.time_ratio),
-                        "loop / grouped": None if lp is None else round(lp.median_s / r.median_s, 2)})
-        row["spread %"] = round(100 * r.spread)
-        row["samples"] = r.samples
+            row.update({"loop ms": None if lp is None else _sig(lp.median_ms),
+                        "loop ÷ dense": None if lp is None else _ratio(lp.time_ratio),
+                        "loop ÷ kernel": None if lp is None else _sig(lp.median_s / r.median_s)})
+        row["spread %"] = round(100 * max(r.spread, lp.spread if lp else 0))
         out.append(row)
     return out
 
 
 def bottleneck_table(result: LabResult) -> list[dict]:
-    """Return one dict per cardinality of the Table 2 bottleneck."""
-    return [{"C × d": f"{r.groups} × {r.d}d", "width C·d": r.width, "weights": r.params, "MFLOPs": r.flops / 1e6,
-             "FLOPs vs C=1": _ratio(r.flops_ratio), "FLOP per byte": round(r.intensity, 2), "ms": r.median_ms,
-             "time vs C=1": _ratio(r.time_ratio), "GFLOP/s": r.gflops_per_s, "spread %": round(100 * r.spread),
-             "samples": r.samples}
+    """Return one dict per cardinality of the Table 2 bottleneck, rounded for display."""
+    return [{"C × d": f"{r.groups} × {r.d}d", "width C·d": r.width, "weights": r.params, "MFLOP": _sig(r.flops / 1e6),
+             "FLOPs ÷ 1×64d": _ratio(r.flops_ratio), "FLOP/byte": _sig(r.intensity), "ms": _sig(r.median_ms),
+             "time ÷ 1×64d": _ratio(r.time_ratio), "GFLOP/s": _sig(r.gflops_per_s), "spread %": round(100 * r.spread)}
             for r in result.part("bottleneck")]
 
 

@@ -87,7 +87,8 @@ def test_sweep_rows_ratios_and_tables():
     assert [r.groups for r in blocks] == [1, 2, 4, 8, 32] and blocks[0].time_ratio == 1.0
     table = lab.conv_table(result)
     assert [row["G"] for row in table] == [1, 2, 4, 8]
-    assert {"grouped ms", "loop ms", "FLOPs vs dense", "FLOP per byte", "grouped GFLOP/s", "spread %"} <= set(table[0])
+    assert {"kernel ms", "loop ms", "FLOPs ÷ dense", "FLOP/byte", "kernel GFLOP/s", "spread %"} <= set(table[0])
+    assert table[1]["kernel ms"] == lab._sig(grouped[1].median_ms) and table[1]["FLOPs ÷ dense"] == 0.5
     assert [row["C × d"] for row in lab.bottleneck_table(result)] == ["1 × 64d", "2 × 40d", "4 × 24d", "8 × 14d",
                                                                       "32 × 4d"]
     assert any("G = 8" in line for line in lab.findings(result))
