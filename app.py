@@ -15,6 +15,7 @@ CONV_PAGES = [
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Grouped convolution": CONV_PAGES,
+    "Speed": [st.Page("pages/performance_lab.py", title="Performance lab", icon=":material/speed:", url_path="lab")],
 }
 page = st.navigation(PAGES)
 ui.sidebar(CONV_PAGES)
