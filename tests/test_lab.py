@@ -257,3 +257,18 @@ def test_lesson_cites_the_h100_numbers():
     for number in ("0.202 ms", "292 TFLOP/s", "0.198 ms", "9.3 TFLOP/s", "1.12 ms", "4.1 ms", "0.097 ms",
                    "1.02 ms", "1.31 ms", "0.85×", "0.81×", "CPU at batch 1"):
         assert number in text, number
+
+
+def test_cpu_run_keeps_freed_memory_while_it_runs_then_settles(monkeypatch):
+    calls: list[tuple] = []
+    monkeypatch.setattr(lab, "steady_cpu_allocator", lambda *a: calls.append(a) or True)
+    monkeypatch.setattr(lab, "build_callable", slow_callable(0.0))
+    lab.run_sweep(LabConfig(channels=2, size=4, batch=1, budget_s=1.0, bottleneck=False))
+    assert calls == [(), (lab.ADAPTED_MMAP_THRESHOLD, lab.ADAPTED_TRIM_THRESHOLD)]
+    calls.clear()
+    with pytest.raises(RuntimeError, match="boom"), lab.steady_cpu_memory():
+        raise RuntimeError("boom")
+    assert len(calls) == 2  # settled after an interrupted run too
+    with lab.steady_cpu_memory(False) as applied:
+        assert applied is False
+    assert len(calls) == 2
