@@ -18,7 +18,7 @@ anchor = lab.load_anchor()
 if problem:
     st.error(problem, icon=":material/block:")
 if st.button("Run", type="primary", icon=":material/speed:", key="lab_run", disabled=cfg is None,
-             help="Times every configuration once, within the budget. Results stay until the next run."):
+             help="Times every configuration, in two passes, within the budget. Results stay until the next run."):
     ui.run_lab(cfg)
 result = ui.lab_result()
 

@@ -493,7 +493,10 @@ def lab_controls(device: str):
     with d2:
         if device == "cpu":
             st.slider("CPU threads", 1, f["lab_threads"].hi, key="lab_threads",
-                      help="1 thread gives the steadiest numbers on a machine other programs share.")
+                      help="PyTorch's thread count is shared by the whole server: a run sets it, holds a lock so "
+                           "other tabs wait, and restores it afterwards.")
+            st.caption("Default 1: the steadiest numbers when other programs share the CPU. Raise it to see "
+                       "what parallel threads buy.")
         else:
             st.caption("CPU threads apply to CPU runs only.")
     with d3:
