@@ -2,15 +2,15 @@
 
 Run on a CUDA machine (torch, numpy and the standard library only; no Streamlit, no Plotly):
 
-    python bench/gpu_check.py                    # CUDA, about two minutes on an H100
+    python bench/gpu_check.py                    # CUDA, about three minutes on an H100
     python bench/gpu_check.py --device cpu --quick   # the same logic on a CPU, small sizes (< 60 s)
 
 It times the Table 2 bottlenecks (C/d = 1/64 ... 32/4; 32/4 is ResNeXt-50's stage-1 block)
 with time_block in float32 and bfloat16, and the performance lab's sweep (a 3x3 convolution
 128 -> 128 at batch 64 on 56x56 at every G, grouped kernel and per-group Python loop, plus
-the Table 2 bottlenecks; channels_last, float32 and bfloat16) with lab.run_sweep. Each of
-those callables is then timed again with a plain reference (CUDA events around each call
-on a GPU, a bare perf_counter loop on a CPU). It also checks that the three forms agree in
+the Table 2 bottlenecks; channels_last, float32 and bfloat16): lab.run_sweep once, then each
+callable in paired rounds, timed by the lab's own path (lab.time_callable) and right after by
+a plain reference (CUDA events around each call on a GPU, a bare perf_counter loop on a CPU). It also checks that the three forms agree in
 float64 on the device, prints one table (with the shipped H100 anchor's time beside each
 lab convolution) and writes JSON to $OUT/gpu_check.json when OUT is set, else to
 bench/results/. Target: lab timings within 10% of the CUDA-event reference.
@@ -114,35 +114,49 @@ def check_forms(device: str, quick: bool) -> tuple[dict, list[dict]]:
 
 
 def check_lab(device: str, quick: bool) -> list[dict]:
-    """Time the lab's sweep with lab.run_sweep, then each of its callables with the reference."""
+    """Run the lab's sweep, then time each of its callables with the lab's path and the reference, paired.
+
+    lab.run_sweep exercises the whole device path (budget, passes, threads); its medians go
+    to the JSON. The compared figure is paired, as in bench_block_timing: in each of a few
+    rounds the same callable is timed by lab.time_callable (what every sweep step does)
+    and right after by the reference, and the verdict is the median of the rounds' ratios,
+    so a burst of load from other programs hits both alike.
+    """
     channels, size, batch = (16, 14, 2) if quick else (lab.Anchor.conv_channels, lab.Anchor.conv_size,
                                                         lab.Anchor.conv_batch)
-    budget, repeats = (3.0, 10) if quick else (40.0, 50)
+    budget, step_s, repeats, rounds = (3.0, 0.05, 10, 3) if quick else (20.0, 0.3, 50, 3)
     anchor = lab.load_anchor()
     rows = []
     for dtype in ("float32", "bfloat16"):
         cfg = lab.LabConfig(channels=channels, size=size, batch=batch, device=device, dtype=dtype,
                             channels_last=True, threads=None, budget_s=budget)
-        result = lab.run_sweep(cfg)
-        timed = {(r.part, r.method, r.groups): r for r in result.rows}
+        swept = {(r.part, r.method, r.groups): r for r in lab.run_sweep(cfg).rows}
         for case in lab.cases(cfg):
-            mine = timed.get((case.part, case.method, case.groups))
-            if mine is None:  # not reached within the budget
-                continue
-            ref = reference(lab.build_callable(case, cfg, device), device, repeats)
+            fn = lab.build_callable(case, cfg, device)
+            ours, refs = [], []
+            for _ in range(rounds):
+                ours.append(lab.time_callable(fn, device, step_s)[0])
+                refs.append(reference(fn, device, repeats))
+            ratio = statistics.median(o.median_s / r.median_s for o, r in zip(ours, refs))
+            mine = statistics.median(o.median_s for o in ours)
+            ref_s = statistics.median(r.median_s for r in refs)
             anchor_ms = None
             if not quick and case.part == "conv3x3":
                 a = anchor.conv_at(dtype, case.groups)
                 anchor_ms = a.ms if case.method == "grouped kernel" else a.loop_ms
-            elif not quick:
+            elif not quick and dtype == "float32":
                 anchor_ms = next((b.fwd_ms for b in anchor.block_rows(64) if b.C == case.groups), None)
             what = (f"lab {case.method} G={case.groups} {channels}ch" if case.part == "conv3x3"
                     else f"lab bottleneck {case.groups}x{case.d}d {lab.TEMPLATE_CHANNELS}ch")
-            rows.append({"item": f"{what} bs{batch} {size}x{size} {dtype} CL", "ours_ms": mine.median_ms,
-                         "ours_iqr_ms": (mine.q3_s - mine.q1_s) * 1e3, "ours_n": mine.samples,
-                         "calls_per_sample": mine.calls_per_sample, "ref_ms": ref.median_ms, "ref_n": ref.n,
-                         "ratio": mine.median_s / ref.median_s, "peak_MiB": None, "params": case.params,
-                         "GMACs": case.flops / 2e9, "note": mine.note, "anchor_ms": anchor_ms, "lab": True})
+            sweep_row = swept.get((case.part, case.method, case.groups))
+            rows.append({"item": f"{what} bs{batch} {size}x{size} {dtype} CL", "ours_ms": mine * 1e3,
+                         "ours_iqr_ms": statistics.median(o.iqr_s for o in ours) * 1e3,
+                         "ours_n": sum(o.n for o in ours), "ref_ms": ref_s * 1e3, "ref_n": sum(r.n for r in refs),
+                         "ratio": ratio, "peak_MiB": None, "params": case.params, "GMACs": case.flops / 2e9,
+                         "note": next((o.note for o in ours if o.note), ""), "anchor_ms": anchor_ms, "lab": True,
+                         "sweep_ms": None if sweep_row is None else sweep_row.median_ms,
+                         "rounds_ms": [[o.median_s * 1e3, r.median_s * 1e3] for o, r in zip(ours, refs)]})
+            del fn
     return rows
 
 
