@@ -35,7 +35,7 @@ import torch  # noqa: E402
 from resnext_viz.block_builder import BlockConfig  # noqa: E402
 from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
 from resnext_viz.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
-from resnext_viz import lab  # noqa: E402
+from resnext_viz import lab, lab_reference  # noqa: E402
 from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
 
 TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d
@@ -122,10 +122,10 @@ def check_lab(device: str, quick: bool) -> list[dict]:
     and right after by the reference, and the verdict is the median of the rounds' ratios,
     so a burst of load from other programs hits both alike.
     """
-    channels, size, batch = (16, 14, 2) if quick else (lab.Anchor.conv_channels, lab.Anchor.conv_size,
-                                                        lab.Anchor.conv_batch)
+    channels, size, batch = (16, 14, 2) if quick else (lab_reference.Anchor.conv_channels, lab_reference.Anchor.conv_size,
+                                                        lab_reference.Anchor.conv_batch)
     budget, step_s, repeats, rounds = (3.0, 0.05, 10, 3) if quick else (20.0, 0.3, 50, 3)
-    anchor = lab.load_anchor()
+    anchor = lab_reference.load_anchor()
     rows = []
     for dtype in ("float32", "bfloat16"):
         cfg = lab.LabConfig(channels=channels, size=size, batch=batch, device=device, dtype=dtype,

@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from common import RESULTS, ROOT, Row, print_rows
 

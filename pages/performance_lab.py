@@ -4,7 +4,7 @@ import inspect
 
 import streamlit as st
 
-from resnext_viz import figures_lab, lab, ui
+from resnext_viz import figures_lab, lab, lab_reference, ui
 
 ui.require_app()
 
@@ -14,7 +14,7 @@ st.markdown("A grouped convolution does 1/G of the dense arithmetic. Does it tak
 
 device = ui.device_picker()
 cfg, problem = ui.lab_controls(device)
-anchor = lab.load_anchor()
+anchor = lab_reference.load_anchor()
 if problem:
     st.error(problem, icon=":material/block:")
 if st.button("Run", type="primary", icon=":material/speed:", key="lab_run", disabled=cfg is None,
@@ -50,8 +50,8 @@ ui.figure(figures_lab.time_vs_flops(result, anchor, dtype), "lab_time_vs_flops",
 ui.figure(figures_lab.speed_vs_intensity(result, anchor, dtype), "lab_speed_vs_intensity", "lab_speed_chart")
 if result is None or result.part("bottleneck"):
     ui.figure(figures_lab.bottleneck_ratio(result, anchor), "lab_bottleneck", "lab_block_chart")
-st.caption(f"Dotted lines, open markers: **{lab.ANCHOR_LABEL}**, not your machine and never mixed with your "
-           f"runs. {lab.ANCHOR_SOURCE}")
+st.caption(f"Dotted lines, open markers: **{lab_reference.ANCHOR_LABEL}**, not your machine and never mixed with your "
+           f"runs. {lab_reference.ANCHOR_SOURCE}")
 
 if result is not None:
     st.subheader("Measurements", anchor=False)
@@ -65,7 +65,7 @@ if result is not None:
                        icon=":material/download:", key="lab_csv", on_click="ignore")
 
 st.subheader("Why fewer FLOPs is not less time", anchor=False)
-for heading, text in lab.lesson(anchor).items():
+for heading, text in lab_reference.lesson(anchor).items():
     st.markdown(f"**{heading}.** {text}")
 
 with st.expander("How the timing works"):

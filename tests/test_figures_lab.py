@@ -7,12 +7,13 @@ import json
 import pytest
 
 from resnext_viz import figures_lab as FL
-from resnext_viz import lab
-from resnext_viz.lab import ANCHOR_LABEL, LabConfig, LabResult
+from resnext_viz import lab, lab_reference
+from resnext_viz.lab import LabConfig, LabResult
+from resnext_viz.lab_reference import ANCHOR_LABEL
 from resnext_viz.timing import Timing
 
-RAW = json.loads(lab.ANCHOR_PATH.read_text())  # the shipped H100 numbers, read independently of the loader
-ANCHOR = lab.load_anchor()
+RAW = json.loads(lab_reference.ANCHOR_PATH.read_text())  # the shipped H100 numbers, read independently of the loader
+ANCHOR = lab_reference.load_anchor()
 
 
 def fake_result(cfg: LabConfig, seconds_of) -> LabResult:

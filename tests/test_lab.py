@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnext_viz import lab
+from resnext_viz import lab, lab_reference
 from resnext_viz.block_timing import DeviceOutOfMemory
 from resnext_viz.cardinality import TABLE2_PAPER
 from resnext_viz.lab import LabConfig
@@ -237,7 +237,7 @@ def test_bfloat16_on_the_cpu_runs():
 
 
 def test_anchor_numbers_and_their_derived_speeds():
-    a = lab.load_anchor()
+    a = lab_reference.load_anchor()
     assert a.device == "NVIDIA H100 80GB HBM3" and a.torch.startswith("2.11")
     g1, g32 = a.conv_at("float32", 1), a.conv_at("float32", 32)
     assert round(g1.ms, 3) == 0.202 and round(g32.ms, 3) == 0.198 and round(a.conv_at("float32", 64).ms, 2) == 1.12
@@ -253,7 +253,7 @@ def test_anchor_numbers_and_their_derived_speeds():
 
 
 def test_lesson_cites_the_h100_numbers():
-    text = " ".join(lab.lesson(lab.load_anchor()).values())
+    text = " ".join(lab_reference.lesson(lab_reference.load_anchor()).values())
     for number in ("0.202 ms", "292 TFLOP/s", "0.198 ms", "9.3 TFLOP/s", "1.12 ms", "4.1 ms", "0.097 ms",
                    "1.02 ms", "1.31 ms", "0.85×", "0.81×", "0.82×", "206 MB", "287 FLOP per byte", "9.0 FLOP per byte",
                    "CPU at batch 1", "1.41 ms", "2.40 ms", "16 threads", "0.77–0.84×", "guideline G2"):
