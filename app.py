@@ -21,6 +21,7 @@ PAGES = {
         st.Page("pages/block_builder.py", title="Block builder", icon=":material/construction:", url_path="block_builder"),
         st.Page("pages/resnet_vs_resnext.py", title="ResNet vs ResNeXt", icon=":material/compare:", url_path="resnet_vs_resnext"),
     ],
+    "Speed": [st.Page("pages/performance_lab.py", title="Performance lab", icon=":material/speed:", url_path="lab")],
 }
 page = st.navigation(PAGES)
 ui.sidebar(CONV_PAGES)

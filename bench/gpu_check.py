@@ -1,15 +1,19 @@
-"""GPU check for the block builder and the three forms: our timings vs a CUDA-event reference.
+"""GPU check for the block builder, the three forms and the performance lab: our timings vs a CUDA-event reference.
 
-Run on a CUDA machine (torch, numpy and the standard library only; no Streamlit):
+Run on a CUDA machine (torch, numpy and the standard library only; no Streamlit, no Plotly):
 
-    python bench/gpu_check.py                    # CUDA, about a minute on an H100
-    python bench/gpu_check.py --device cpu --quick   # the same logic on a CPU, small sizes
+    python bench/gpu_check.py                    # CUDA, about three minutes on an H100
+    python bench/gpu_check.py --device cpu --quick   # the same logic on a CPU, small sizes (< 60 s)
 
 It times the Table 2 bottlenecks (C/d = 1/64 ... 32/4; 32/4 is ResNeXt-50's stage-1 block)
-with time_block in float32 and bfloat16, times the same callables with a plain reference
-(CUDA events around each call on a GPU, a bare perf_counter loop on a CPU), checks that the
-three forms agree in float64 on the device, prints one table and writes JSON to
-$OUT/gpu_check.json when OUT is set, else to bench/results/.
+with time_block in float32 and bfloat16, and the performance lab's sweep (a 3x3 convolution
+128 -> 128 at batch 64 on 56x56 at every G, grouped kernel and per-group Python loop, plus
+the Table 2 bottlenecks; channels_last, float32 and bfloat16): lab.run_sweep once, then each
+callable in paired rounds, timed by the lab's own path (lab.time_callable) and right after by
+a plain reference (CUDA events around each call on a GPU, a bare perf_counter loop on a CPU). It also checks that the three forms agree in
+float64 on the device, prints one table (with the shipped H100 anchor's time beside each
+lab convolution) and writes JSON to $OUT/gpu_check.json when OUT is set, else to
+bench/results/. Target: lab timings within 10% of the CUDA-event reference.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ import torch  # noqa: E402
 from resnext_viz.block_builder import BlockConfig  # noqa: E402
 from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
 from resnext_viz.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
+from resnext_viz import lab, lab_reference  # noqa: E402
 from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
 
 TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d
 FORMS_TOLERANCE = 1e-10  # float64: the forms differ only by summation order
+LAB_TOLERANCE = 0.10  # issue 5: lab timings within 10% of the CUDA-event reference
 
 
 def reference(fn, device: str, repeats: int) -> Timing:
@@ -107,12 +113,62 @@ def check_forms(device: str, quick: bool) -> tuple[dict, list[dict]]:
     return identity, rows
 
 
+def check_lab(device: str, quick: bool) -> list[dict]:
+    """Run the lab's sweep, then time each of its callables with the lab's path and the reference, paired.
+
+    lab.run_sweep exercises the whole device path (budget, passes, threads); its medians go
+    to the JSON. The compared figure is paired, as in bench_block_timing: in each of a few
+    rounds the same callable is timed by lab.time_callable (what every sweep step does)
+    and right after by the reference, and the verdict is the median of the rounds' ratios,
+    so a burst of load from other programs hits both alike.
+    """
+    channels, size, batch = (16, 14, 2) if quick else (lab_reference.Anchor.conv_channels, lab_reference.Anchor.conv_size,
+                                                        lab_reference.Anchor.conv_batch)
+    budget, step_s, repeats, rounds = (3.0, 0.05, 10, 3) if quick else (20.0, 0.3, 50, 3)
+    anchor = lab_reference.load_anchor()
+    rows = []
+    for dtype in ("float32", "bfloat16"):
+        cfg = lab.LabConfig(channels=channels, size=size, batch=batch, device=device, dtype=dtype,
+                            channels_last=True, threads=None, budget_s=budget)
+        swept = {(r.part, r.method, r.groups): r for r in lab.run_sweep(cfg).rows}
+        for case in lab.cases(cfg):
+            fn = lab.build_callable(case, cfg, device)
+            ours, refs = [], []
+            for _ in range(rounds):
+                ours.append(lab.time_callable(fn, device, step_s)[0])
+                refs.append(reference(fn, device, repeats))
+            ratio = statistics.median(o.median_s / r.median_s for o, r in zip(ours, refs))
+            mine = statistics.median(o.median_s for o in ours)
+            ref_s = statistics.median(r.median_s for r in refs)
+            anchor_ms = None
+            if not quick and case.part == "conv3x3":
+                a = anchor.conv_at(dtype, case.groups)
+                anchor_ms = a.ms if case.method == "grouped kernel" else a.loop_ms
+            elif not quick and dtype == "float32":
+                anchor_ms = next((b.fwd_ms for b in anchor.block_rows(64) if b.C == case.groups), None)
+            what = (f"lab {case.method} G={case.groups} {channels}ch" if case.part == "conv3x3"
+                    else f"lab bottleneck {case.groups}x{case.d}d {lab.TEMPLATE_CHANNELS}ch")
+            sweep_row = swept.get((case.part, case.method, case.groups))
+            rows.append({"item": f"{what} bs{batch} {size}x{size} {dtype} CL", "ours_ms": mine * 1e3,
+                         "ours_iqr_ms": statistics.median(o.iqr_s for o in ours) * 1e3,
+                         "ours_n": sum(o.n for o in ours), "ref_ms": ref_s * 1e3, "ref_n": sum(r.n for r in refs),
+                         "ratio": ratio, "peak_MiB": None, "params": case.params, "GMACs": case.flops / 2e9,
+                         "note": next((o.note for o in ours if o.note), ""), "anchor_ms": anchor_ms, "lab": True,
+                         "sweep_ms": None if sweep_row is None else sweep_row.median_ms,
+                         "rounds_ms": [[o.median_s * 1e3, r.median_s * 1e3] for o, r in zip(ours, refs)]})
+            del fn
+    return rows
+
+
 def print_table(rows: list[dict], ref_name: str) -> None:
-    print(f"{'item':<62} {'ours ms':>9} {ref_name + ' ms':>10} {'ratio':>6} {'peak MiB':>9}")
+    print(f"{'item':<62} {'ours ms':>9} {ref_name + ' ms':>10} {'ratio':>6} {'peak MiB':>9} {'anchor ms':>10}")
     for r in rows:
         peak = "" if r["peak_MiB"] is None else f"{r['peak_MiB']:.0f}"
+        anchor = "" if r.get("anchor_ms") is None else f"{r['anchor_ms']:.3f}"
         flag = "  <- wide spread" if r["note"] else ""
-        print(f"{r['item']:<62} {r['ours_ms']:9.3f} {r['ref_ms']:10.3f} {r['ratio']:6.2f} {peak:>9}{flag}")
+        if r.get("lab") and abs(r["ratio"] - 1) > LAB_TOLERANCE:
+            flag += "  <- outside ±10%"
+        print(f"{r['item']:<62} {r['ours_ms']:9.3f} {r['ref_ms']:10.3f} {r['ratio']:6.2f} {peak:>9} {anchor:>10}{flag}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,10 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     blocks = check_blocks(args.device, args.quick)
     identity, forms = check_forms(args.device, args.quick)
+    lab_rows = check_lab(args.device, args.quick)
     ref_name = "event" if args.device == "cuda" else "loop"
-    print_table(blocks + forms, ref_name)
-    ratios = [r["ratio"] for r in blocks + forms]
+    print_table(blocks + forms + lab_rows, ref_name)
+    ratios = [r["ratio"] for r in blocks + forms + lab_rows]
     print(f"\nratio ours/{ref_name}: median {statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f}")
+    lab_ratios = [r["ratio"] for r in lab_rows]
+    within = sum(abs(x - 1) <= LAB_TOLERANCE for x in lab_ratios)
+    print(f"lab rows within ±{LAB_TOLERANCE:.0%} of the {ref_name} reference: {within} of {len(lab_ratios)} "
+          f"(median ratio {statistics.median(lab_ratios):.3f})")
     print(f"forms float64 max abs diff on {args.device}: "
           + ", ".join(f"{k} {v:.2e}" for k, v in identity["max_abs_diff"].items())
           + f" (outputs up to {identity['output_max_abs']:.2f}) -> {'OK' if identity['ok'] else 'FAILED'}")
@@ -147,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {"environment": environment(args.device), "quick": args.quick, "seconds": elapsed,
               "reference": "CUDA events around each call" if args.device == "cuda" else "perf_counter loop",
-              "blocks": blocks, "forms_timing": forms, "forms_identity": identity}
+              "blocks": blocks, "forms_timing": forms, "forms_identity": identity, "lab": lab_rows,
+              "lab_tolerance": LAB_TOLERANCE, "lab_within": within}
     out_dir = Path(os.environ["OUT"]) if os.environ.get("OUT") else ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     name = "gpu_check.json" if args.device == "cuda" else "gpu_check_cpu.json"
