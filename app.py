@@ -15,6 +15,10 @@ CONV_PAGES = [
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Grouped convolution": CONV_PAGES,
+    "Inside a trained network": [
+        st.Page("pages/group_features.py", title="Group features", icon=":material/grid_on:", url_path="features"),
+        st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:", url_path="gradients"),
+    ],
 }
 page = st.navigation(PAGES)
 ui.sidebar(CONV_PAGES)
