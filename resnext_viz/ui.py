@@ -649,7 +649,7 @@ def image_model():
                     if total else f"Downloading the pretrained ResNeXt-50 weights: {mb:.0f} MB")
             outside.run(slot.progress, min(1.0, done / total) if total else 0.0, text=text)
         except Exception:  # a progress bar must never cost the learner the model
-            pass
+            _IMAGE_LOG.warning("progress bar failed", exc_info=True)
 
     with st.spinner("Loading ResNeXt-50 (once per server)…"):
         loaded = _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _progress=progress)
