@@ -205,11 +205,6 @@ def _mosaic(blocks: list[np.ndarray], values: list[np.ndarray], groups: list[int
             x0, y0, x1, y1 = geometry.map_box(i, k)
             z[y0:y1, x0:x1] = m
             raw_z[y0:y1, x0:x1] = v
-    fig = go.Figure(go.Heatmap(
-        z=z, customdata=raw_z, colorscale=MAP_COLORSCALE, zmin=-1, zmax=1, zmid=0,
-        hovertemplate="value %{customdata:.3g}<br>(%{z:.2f} of the scale)<extra></extra>",
-        colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=[-1, 0, 1], thickness=12, len=0.8),
-        xgap=0, ygap=0, name="maps"))
     line = max(2.0, min(4.0, 300 / geometry.width))
     shapes, notes = [], []
     for i, (g, label) in enumerate(zip(groups, labels)):
@@ -218,15 +213,17 @@ def _mosaic(blocks: list[np.ndarray], values: list[np.ndarray], groups: list[int
                            line=dict(color=group_color(g), width=line), fillcolor="rgba(0,0,0,0)"))
         notes.append(dict(x=x0 - 0.5, y=y0 - 0.5, text=f"<b>{label}</b>", showarrow=False, xanchor="left",
                           yanchor="bottom", font=dict(color=group_color(g), size=12)))
-    fig.update_layout(shapes=shapes, annotations=notes)
-    fig.update_xaxes(visible=False, range=[-1, geometry.width], constrain="domain")
-    fig.update_yaxes(visible=False, range=[geometry.height, -geometry.label - 1], scaleanchor="x",
-                     constrain="domain")
+    heatmap = go.Heatmap(
+        z=z, customdata=raw_z, colorscale=MAP_COLORSCALE, zmin=-1, zmax=1, zmid=0,
+        hovertemplate="value %{customdata:.3g}<br>(%{z:.2f} of the scale)<extra></extra>",
+        colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=[-1, 0, 1], thickness=12, len=0.8),
+        xgap=0, ygap=0, name="maps")
+    fig = go.Figure(heatmap, layout=dict(  # one layout, validated once: reruns stay quick
+        shapes=shapes, annotations=notes, plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(visible=False, range=[-1, geometry.width], constrain="domain"),
+        yaxis=dict(visible=False, range=[geometry.height, -geometry.label - 1], scaleanchor="x", constrain="domain")))
     aspect = (geometry.height + geometry.label + 1) / max(geometry.width + 1, 1)
-    height = int(np.clip(PLOT_WIDTH_GUESS * aspect + 70, 220, 1200))
-    base_layout(fig, title, height, meta)
-    fig.update_layout(margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="rgba(0,0,0,0)")
-    return fig
+    return base_layout(fig, title, int(np.clip(PLOT_WIDTH_GUESS * aspect + 70, 220, 1200)), meta)
 
 
 def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: str = "") -> go.Figure:
@@ -341,23 +338,25 @@ def _group_bars(values: np.ndarray, title: str, y_title: str, meta: dict, *, hig
     x = list(range(G))
     widths = [3 if g == highlight else 0 for g in x]
     text = ["0" if (exact_zero_text and v == 0.0) else "" for v in values]
-    fig = go.Figure(go.Bar(
+    bar = go.Bar(
         x=x, y=values, marker=dict(color=[group_color(g) for g in x],
                                    line=dict(color=["#888" if w else "rgba(0,0,0,0)" for w in widths], width=widths)),
         text=text, textposition="outside", cliponaxis=False, textfont=dict(size=10),
-        hovertemplate="group %{x}<br>%{y:.4g}" + hover_unit + "<extra></extra>", name="groups"))
+        hovertemplate="group %{x}<br>%{y:.4g}" + hover_unit + "<extra></extra>", name="groups")
+    shapes, notes = [], []
     if shown:
-        fig.add_vrect(x0=shown[0] - 0.5, x1=shown[-1] + 0.5, fillcolor="rgba(128,128,128,0.15)", line_width=0,
-                      layer="below", annotation_text="shown above", annotation_position="top left",
-                      annotation_font_size=11)
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=shown[0] - 0.5, x1=shown[-1] + 0.5, y0=0, y1=1,
+                           fillcolor="rgba(128,128,128,0.15)", line_width=0, layer="below"))
+        notes.append(dict(xref="x", yref="paper", x=shown[0] - 0.5, y=1, text="shown above", showarrow=False,
+                          xanchor="left", yanchor="top", font=dict(size=11)))
     if highlight is not None:
-        fig.add_annotation(x=highlight, y=values[highlight], text="target", showarrow=True, arrowhead=2, ay=-30,
-                           font=dict(size=12))
-    fig.update_xaxes(title_text="group", dtick=1 if G <= 32 else None, range=[-0.7, G - 0.3])
-    fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    base_layout(fig, title, 340, meta)
-    fig.update_layout(bargap=0.15)
-    return fig
+        notes.append(dict(x=highlight, y=values[highlight], text="target", showarrow=True, arrowhead=2, ay=-30,
+                          font=dict(size=12)))
+    fig = go.Figure(bar, layout=dict(
+        shapes=shapes, annotations=notes, bargap=0.15,
+        xaxis=dict(title=dict(text="group"), dtick=1 if G <= 32 else None, range=[-0.7, G - 0.3]),
+        yaxis=dict(title=dict(text=y_title), rangemode="tozero")))
+    return base_layout(fig, title, 340, meta)
 
 
 def group_energy_bars(energy: np.ndarray, shown: list[int] | range | None = None) -> go.Figure:
@@ -391,15 +390,17 @@ def correlation_heatmap(corr: np.ndarray, step: int, channels: int, groups: int,
     hover = ("channel %{y:.0f} × channel %{x:.0f}<br>|corr| %{z:.2f}<extra></extra>" if step == 1 else
              f"channels around %{{y:.0f}} × %{{x:.0f}} (cells of {step}×{step})<br>mean |corr| %{{z:.2f}}"
              "<extra></extra>")
-    fig = go.Figure(go.Heatmap(z=corr, x=centres, y=centres, colorscale=CORR_COLORSCALE, zmin=0, zmax=1,
-                               hovertemplate=hover, colorbar=dict(title=dict(text="|corr|"), thickness=12),
-                               name="correlation"))
     outline = max(1.0, min(2.5, 96 / groups))
-    fig.update_layout(shapes=[dict(type="rect", x0=g * per - 0.5, x1=(g + 1) * per - 0.5, y0=g * per - 0.5,
-                                   y1=(g + 1) * per - 0.5, line=dict(color=group_color(g), width=outline),
-                                   fillcolor="rgba(0,0,0,0)", layer="above") for g in range(groups)])
-    fig.update_xaxes(title_text="channel (group order)", range=[-0.5, channels - 0.5], constrain="domain")
-    fig.update_yaxes(title_text="channel", range=[channels - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    outlines = [dict(type="rect", x0=g * per - 0.5, x1=(g + 1) * per - 0.5, y0=g * per - 0.5, y1=(g + 1) * per - 0.5,
+                     line=dict(color=group_color(g), width=outline), fillcolor="rgba(0,0,0,0)", layer="above")
+                for g in range(groups)]
+    heatmap = go.Heatmap(z=corr, x=centres, y=centres, colorscale=CORR_COLORSCALE, zmin=0, zmax=1,
+                         hovertemplate=hover, colorbar=dict(title=dict(text="|corr|"), thickness=12),
+                         name="correlation")
+    fig = go.Figure(heatmap, layout=dict(
+        shapes=outlines,
+        xaxis=dict(title=dict(text="channel (group order)"), range=[-0.5, channels - 0.5], constrain="domain"),
+        yaxis=dict(title=dict(text="channel"), range=[channels - 0.5, -0.5], scaleanchor="x", constrain="domain")))
     numbers = ""
     if within is not None and across is not None:
         numbers = f": mean |corr| {within:.2f} inside groups vs {across:.2f} across"
