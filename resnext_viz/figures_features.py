@@ -39,7 +39,8 @@ __all__ = [
 
 MAP_COLORSCALE = "balance"  # cmocean's perceptually uniform diverging map: negative blue, zero light, positive red
 CORR_COLORSCALE = "viridis"  # perceptually uniform, readable on light and dark themes
-BLOCKS_PER_ROW = 4  # group blocks side by side in the feature-map mosaic
+BLOCKS_PER_ROW = 4  # group blocks side by side in the feature-map mosaic, at most
+MAPS_PER_ROW = 16  # ... and fewer when the blocks are wide: about 16 maps across, so 7x7 maps stay visible
 TOP_PER_ROW = 8  # maps side by side in the 'most active channel' mosaic
 DISPLAY_SIDE_MAX = 128  # maps larger than this are average-pooled for display (the statistics use all pixels)
 FIGURE_WIDTH_GUESS = 1100  # px; the page is wide, so label strips are sized for about this width
@@ -176,19 +177,20 @@ def feature_grid_geometry(per_group: int, map_h: int, map_w: int, n_groups: int,
 
     For the PNG, small maps are enlarged by a whole factor (at most 12) towards PNG_MAP_MIN pixels a side.
     """
+    per_row = max(1, min(BLOCKS_PER_ROW, MAPS_PER_ROW // _map_grid(per_group)[1]))
     if png:
         up = min(12, max(1, math.ceil(PNG_MAP_MIN / max(map_h, map_w))))
         mh, mw = map_h * up, map_w * up
         return GridGeometry(n_blocks=n_groups, maps_per_block=per_group, map_h=mh, map_w=mw,
-                            blocks_per_row=BLOCKS_PER_ROW, gap=2, frame=4, pad=4, label=22, spacing=14,
+                            blocks_per_row=per_row, gap=2, frame=4, pad=4, label=22, spacing=14,
                             margin=12, header=26)
     gap = max(1, round(map_h / 12))
     geometry = GridGeometry(n_blocks=n_groups, maps_per_block=per_group, map_h=map_h, map_w=map_w,
-                            blocks_per_row=BLOCKS_PER_ROW, gap=gap, frame=0, pad=gap, label=0, spacing=2 * gap,
+                            blocks_per_row=per_row, gap=gap, frame=0, pad=gap, label=0, spacing=2 * gap,
                             margin=0)
     cells_per_px = geometry.width / FIGURE_WIDTH_GUESS  # label strip tall enough for 12 px text
     return GridGeometry(n_blocks=n_groups, maps_per_block=per_group, map_h=map_h, map_w=map_w,
-                        blocks_per_row=BLOCKS_PER_ROW, gap=gap, frame=0, pad=gap,
+                        blocks_per_row=per_row, gap=gap, frame=0, pad=gap,
                         label=max(2, math.ceil(20 * cells_per_px)), spacing=2 * gap, margin=0)
 
 
@@ -355,7 +357,7 @@ def _group_bars(values: np.ndarray, title: str, y_title: str, meta: dict, *, hig
     fig = go.Figure(bar, layout=dict(
         shapes=shapes, annotations=notes, bargap=0.15,
         xaxis=dict(title=dict(text="group"), dtick=1 if G <= 32 else None, range=[-0.7, G - 0.3]),
-        yaxis=dict(title=dict(text=y_title), rangemode="tozero")))
+        yaxis=dict(title=dict(text=y_title), rangemode="tozero", tickformat=".2~g")))
     return base_layout(fig, title, 340, meta)
 
 

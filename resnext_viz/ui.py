@@ -569,7 +569,7 @@ def _image_widgets(chosen_now: ChosenImage | None) -> None:
     page, error = st.session_state.get("img_error") or ("", "")
     if error and page == current_page_id():  # shown where the upload was tried, until the next choice
         st.error(error, icon=":material/broken_image:")
-        st.caption("Nothing was lost: the picture below is still the one in use.")
+        st.caption("Nothing was lost: the lessons keep using the picture chosen before.")
     lesson = SAMPLE_LESSONS.get(st.session_state["img_pick"])
     if lesson:
         st.caption(f"What this sample teaches: {lesson}")
@@ -592,7 +592,7 @@ def image_chooser(compact: bool = False) -> ChosenImage:
     chosen = _current_image()
     spec = _preprocessing()
     if compact:
-        c1, c2 = st.columns([1, 7], vertical_alignment="center")
+        c1, c2 = st.columns([1, 7], vertical_alignment="top")
         c1.image(chosen.crop, width=96)
         with c2:
             what = "your upload" if chosen.kind == "upload" else "the sample"

@@ -200,3 +200,12 @@ def test_builder_feed_points_and_messages(small_model):
     assert "64 (after the stem)" in fp.builder_problem(small_model, BlockConfig(inplanes=100))
     big = BlockConfig(inplanes=64, planes=256, cardinality=32, base_width=8, height=256, width=256, batch=1)
     assert "lower its height and width" in fp.builder_problem(small_model, big)
+
+
+def test_wide_groups_are_laid_out_two_a_row():
+    act = _act(1024, 7)  # layer4: 32 groups of 32 channels, 4 x 8 maps a group
+    fig = ff.feature_maps(act, 32, range(8))
+    geometry = ff.feature_grid_geometry(32, 7, 7, 8, png=False)
+    assert (geometry.rows, geometry.cols, geometry.blocks_per_row, geometry.block_rows) == (4, 8, 2, 4)
+    assert np.asarray(fig.data[0].z).shape == (geometry.height, geometry.width)
+    assert ff.feature_grid_geometry(4, 56, 56, 8).blocks_per_row == 4  # layer1: 2 x 2 maps, four groups a row

@@ -300,3 +300,18 @@ def test_download_progress_is_drawn_without_breaking_the_cache(monkeypatch, capl
         ui._image_model.clear()
     assert calls == [0, 50, 100] and not at.exception and "feature_maps" in kinds(at)
     assert "progress bar failed" not in caplog.text
+
+
+def test_with_a_weights_file_the_pages_show_predictions(monkeypatch, tmp_path):
+    import torch
+
+    path = tmp_path / "resnext50_32x4d-mine.pth"
+    torch.save(weights.random_model(seed=1).state_dict(), path)  # a file of the right shape counts as 'your weights'
+    monkeypatch.setenv(weights.WEIGHTS_ENV, str(path))
+    at = run_page(FEAT)
+    assert not at.exception and not at.warning
+    assert "from your file" in at.success[0].value
+    assert "The network's top-5 guesses:" in text(at)
+    at.switch_page(GRAD).run()
+    assert not at.exception and at.selectbox(key="grad_class").label == "Class"
+    assert at.selectbox(key="grad_class").options[0].startswith("top-1: ")
