@@ -15,7 +15,7 @@ st.markdown("Pick one number the network computes and backpropagate it to a grou
 
 with ui.plain_errors("computing the gradients"):
     loaded = ui.image_model()
-    chosen = ui.image_chooser(compact=True)
+    chosen = ui.image_chooser(loaded, compact=True)
     ui.weights_notice(loaded)
 
     TARGETS = {"class": "a class score (logit)", "group": "the energy of output group g",

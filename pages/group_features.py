@@ -17,7 +17,7 @@ st.markdown("Run a picture through ResNeXt-50 and look inside one grouped convol
 
 with ui.plain_errors("showing the group features"):
     loaded = ui.image_model()
-    chosen = ui.image_chooser()
+    chosen = ui.image_chooser(loaded)
     ui.weights_notice(loaded)
     ui.top5(loaded, chosen)
 

@@ -575,11 +575,12 @@ def _image_widgets(chosen_now: ChosenImage | None) -> None:
         st.caption(f"What this sample teaches: {lesson}")
 
 
-def image_chooser(compact: bool = False) -> ChosenImage:
+def image_chooser(loaded, compact: bool = False) -> ChosenImage:
     """Draw the picture choice (samples, upload) and return the ChosenImage used by the image lessons.
 
-    compact: a thumbnail and an expander to change it (the gradients page reuses the picture
-    chosen on the features page).
+    loaded: the LoadedModel, whose preprocessing the preview describes. compact: a thumbnail
+    and an expander to change it (the gradients page reuses the picture chosen on the
+    features page).
     """
     notices = seed([IMAGE_FIELD])
     options = _image_options()
@@ -591,6 +592,9 @@ def image_chooser(compact: bool = False) -> ChosenImage:
     show_notices(notices)
     chosen = _current_image()
     spec = _preprocessing()
+    if (loaded.resize, loaded.crop) != (spec.resize, spec.crop):  # the crop is made before the model is at hand
+        raise ValueError(f"The model wants resize {loaded.resize}, crop {loaded.crop}; uploads are prepared with "
+                         f"{spec.resize}, {spec.crop}.")
     if compact:
         c1, c2 = st.columns([1, 7], vertical_alignment="top")
         c1.image(chosen.crop, width=96)
@@ -608,9 +612,10 @@ def image_chooser(compact: bool = False) -> ChosenImage:
         w, h = chosen.original_size
         mid.image(chosen.preview, caption=f"Original, {w}×{h}" + (f" ({chosen.format})" if chosen.kind == "upload"
                                                                     else ""), width="stretch")
-        right.image(chosen.crop, caption=f"What the network sees: short side resized to {spec.resize}, centre "
-                                         f"{spec.crop}×{spec.crop} crop, then ImageNet mean/std normalised",
-                    width="stretch")
+        mean, std = (", ".join(f"{v:.3f}" for v in t) for t in (loaded.mean, loaded.std))
+        right.image(chosen.crop, caption=f"What the network sees: short side resized to {loaded.resize}, centre "
+                                         f"{loaded.crop}×{loaded.crop} crop; then each colour is normalised with "
+                                         f"ImageNet's mean ({mean}) and std ({std})", width="stretch")
         for note in chosen.notes:
             st.info(note, icon=":material/info:")
     sync_url([IMAGE_FIELD])
@@ -628,11 +633,22 @@ def _current_image() -> ChosenImage:
 # ---- the shared model
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _image_model(weights_file: str, offline: str, _progress=None):
-    """Return weights.load_model(IMAGE_VARIANT) once per process and environment (shared, never modified)."""
+def _image_model(weights_file: str, offline: str, code: int = 0, _progress=None):
+    """Return weights.load_model(IMAGE_VARIANT) once per process and environment (shared, never modified).
+
+    code: id of the blocks module the model is built from. Streamlit re-imports edited modules
+    of a running app; a model made of the old classes would no longer match probes.py's, so
+    an edit gives a fresh model instead of a KeyError (only ever seen while developing).
+    """
     from .weights import load_model
 
     return load_model(IMAGE_VARIANT, progress=_progress)
+
+
+def _blocks_code() -> int:
+    from . import blocks
+
+    return id(blocks.Bottleneck)
 
 
 def image_model():
@@ -652,7 +668,8 @@ def image_model():
             _IMAGE_LOG.warning("progress bar failed", exc_info=True)
 
     with st.spinner("Loading ResNeXt-50 (once per server)…"):
-        loaded = _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _progress=progress)
+        loaded = _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _blocks_code(),
+                              _progress=progress)
     slot.empty()
     return loaded
 

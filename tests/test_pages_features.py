@@ -206,7 +206,7 @@ def test_channel_target_stays_in_the_chosen_group():
 
 def test_shared_model_is_never_changed(model):
     run_page(GRAD, {"target": "group"})
-    loaded = ui._image_model("", "1")  # the cached object the pages used
+    loaded = ui._image_model("", "1", ui._blocks_code())  # the cached object the pages used
     assert not loaded.model.training
     assert all(p.grad is None and not p.requires_grad for p in loaded.model.parameters())
 
