@@ -465,11 +465,9 @@ def locality_heatmaps(grouped_norms: np.ndarray, grouped_connected: np.ndarray, 
     meta = {"figure": "locality", "groups": G, "group": group,
             "grouped_nonzero_blocks": int((np.asarray(grouped_norms) > 0).sum()),
             "dense_nonzero_blocks": int((np.asarray(dense_norms) > 0).sum())}
-    fig.add_annotation(xref="paper", yref="paper", x=0, y=-0.16, xanchor="left", yanchor="top", showarrow=False,
-                       align="left", font=dict(size=12),
-                       text="colour: gradient ≠ 0 (log scale) · grey: the weights exist, their gradient is exactly 0 · "
-                            "blank: no weights there")
-    base_layout(fig, f"Where the gradient of ‘energy of output group {group}’ lands in the weights", 560, meta)
-    fig.update_layout(margin=dict(t=100, b=60), plot_bgcolor="rgba(0,0,0,0)")
+    base_layout(fig, f"Where the gradient of ‘energy of output group {group}’ lands in the weights", 580, meta)
+    fig.update_layout(margin=dict(t=130, b=10), plot_bgcolor="rgba(0,0,0,0)",
+                      title=dict(subtitle=dict(text="colour: gradient ≠ 0 (log scale) · grey: the weights exist, their "
+                                                    "gradient is exactly 0 · blank: no weights there", font=dict(size=12))))
     return fig
 
