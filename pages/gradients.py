@@ -72,12 +72,14 @@ with ui.plain_errors("computing the gradients"):
     gs, ds = rep.grouped, rep.dense
     left, right = st.columns(2, gap="large")
     left.markdown(f"**Grouped layer (G = {G})**")
-    left.metric("Other groups' weights: gradient exactly 0", f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
+    left.metric("Other groups' weights: gradient exactly 0",
+                f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
     left.metric(f"Input values outside group {g}: gradient exactly 0", f"{gs.zero_inputs_outside:,} of "
                 f"{gs.inputs_outside:,}")
     left.metric(f"Group {g}'s weights on other input groups", "none exist")
     right.markdown("**Dense twin (G = 1, same shape)**")
-    right.metric("Other groups' weights: gradient exactly 0", f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}")
+    right.metric("Other groups' weights: gradient exactly 0",
+                 f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}")
     right.metric(f"Input values outside group {g}: gradient exactly 0", f"{ds.zero_inputs_outside:,} of "
                  f"{ds.inputs_outside:,}")
     right.metric(f"Group {g}'s weights on other input groups: gradient exactly 0",

@@ -357,7 +357,7 @@ def _group_bars(values: np.ndarray, title: str, y_title: str, meta: dict, *, hig
     fig = go.Figure(bar, layout=dict(
         shapes=shapes, annotations=notes, bargap=0.15,
         xaxis=dict(title=dict(text="group"), dtick=1 if G <= 32 else None, range=[-0.7, G - 0.3]),
-        yaxis=dict(title=dict(text=y_title), rangemode="tozero", tickformat=".2~g")))
+        yaxis=dict(title=dict(text=y_title), rangemode="tozero", exponentformat="power")))
     return base_layout(fig, title, 340, meta)
 
 
@@ -369,7 +369,8 @@ def group_energy_bars(energy: np.ndarray, shown: list[int] | range | None = None
                        shown=list(shown) if shown is not None else None)
 
 
-def grad_norm_bars(norms: np.ndarray, title: str, y_title: str, kind: str, target_group: int | None = None) -> go.Figure:
+def grad_norm_bars(norms: np.ndarray, title: str, y_title: str, kind: str,
+                   target_group: int | None = None) -> go.Figure:
     """Return a per-group gradient norm as bars in group colours, the target group outlined, exact zeros marked '0'."""
     norms = np.asarray(norms, dtype=np.float64)
     meta = {"figure": "grad_norms", "kind": kind, "groups": len(norms), "target_group": target_group,
@@ -466,8 +467,8 @@ def locality_heatmaps(grouped_norms: np.ndarray, grouped_connected: np.ndarray, 
             "grouped_nonzero_blocks": int((np.asarray(grouped_norms) > 0).sum()),
             "dense_nonzero_blocks": int((np.asarray(dense_norms) > 0).sum())}
     base_layout(fig, f"Where the gradient of ‘energy of output group {group}’ lands in the weights", 580, meta)
+    legend = "colour: gradient ≠ 0 (log scale) · grey: the weights exist, their gradient is exactly 0 · blank: no weights"
     fig.update_layout(margin=dict(t=130, b=10), plot_bgcolor="rgba(0,0,0,0)",
-                      title=dict(subtitle=dict(text="colour: gradient ≠ 0 (log scale) · grey: the weights exist, their "
-                                                    "gradient is exactly 0 · blank: no weights there", font=dict(size=12))))
+                      title=dict(subtitle=dict(text=legend, font=dict(size=12))))
     return fig
 

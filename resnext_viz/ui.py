@@ -522,8 +522,8 @@ def _on_upload(key: str) -> None:
         return
     except Exception:  # never a traceback on the page; the server log keeps it
         _IMAGE_LOG.exception("decoding upload %r failed unexpectedly", file.name)
-        ss["img_error"] = (current_page_id(), f"“{file.name}” could not be read because of an unexpected problem on "
-                                              f"the server (it has been logged). Try another picture, or a sample.")
+        ss["img_error"] = (current_page_id(), f"“{file.name}” could not be read because of an unexpected problem "
+                                              f"on the server (it has been logged). Try another picture or a sample.")
         return
     ss["img_upload"] = chosen
     ss["img_pick"] = UPLOAD_ANY
