@@ -467,7 +467,8 @@ def locality_heatmaps(grouped_norms: np.ndarray, grouped_connected: np.ndarray, 
             "grouped_nonzero_blocks": int((np.asarray(grouped_norms) > 0).sum()),
             "dense_nonzero_blocks": int((np.asarray(dense_norms) > 0).sum())}
     base_layout(fig, f"Where the gradient of ‘energy of output group {group}’ lands in the weights", 580, meta)
-    legend = "colour: gradient ≠ 0 (log scale) · grey: the weights exist, their gradient is exactly 0 · blank: no weights"
+    legend = ("colour: gradient ≠ 0 (log scale) · grey: the weights exist, their gradient is exactly 0 · "
+              "blank: no weights")
     fig.update_layout(margin=dict(t=130, b=10), plot_bgcolor="rgba(0,0,0,0)",
                       title=dict(subtitle=dict(text=legend, font=dict(size=12))))
     return fig
