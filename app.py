@@ -8,20 +8,24 @@ st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality
                    layout="wide")
 ui.warm_torch()
 
-CONV_PAGES = [
-    st.Page("pages/parameters.py", title="Parameter math", icon=":material/calculate:", url_path="parameters"),
-    st.Page("pages/connectivity.py", title="Connectivity", icon=":material/hub:", url_path="connectivity"),
-]
+
+def lesson(name: str, title: str, icon: str) -> st.Page:
+    """Return the page pages/<name>.py served at /<name> (the same name, so a first visit by link resolves)."""
+    return st.Page(f"pages/{name}.py", title=title, icon=icon, url_path=name)
+
+
+CONV_PAGES = [lesson("parameters", "Parameter math", ":material/calculate:"),
+              lesson("connectivity", "Connectivity", ":material/hub:")]
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Grouped convolution": CONV_PAGES,
-    "ResNeXt": [
-        st.Page("pages/cardinality.py", title="Cardinality", icon=":material/call_split:", url_path="cardinality"),
-        st.Page("pages/three_forms.py", title="Three equivalent forms", icon=":material/join:", url_path="forms"),
-        st.Page("pages/block_builder.py", title="Block builder", icon=":material/construction:", url_path="block_builder"),
-        st.Page("pages/resnet_vs_resnext.py", title="ResNet vs ResNeXt", icon=":material/compare:", url_path="resnet_vs_resnext"),
-    ],
-    "Speed": [st.Page("pages/performance_lab.py", title="Performance lab", icon=":material/speed:", url_path="lab")],
+    "ResNeXt": [lesson("cardinality", "Cardinality", ":material/call_split:"),
+                lesson("three_forms", "Three equivalent forms", ":material/join:"),
+                lesson("block_builder", "Block builder", ":material/construction:"),
+                lesson("resnet_vs_resnext", "ResNet vs ResNeXt", ":material/compare:")],
+    "Inside a trained network": [lesson("group_features", "Group features", ":material/grid_on:"),
+                                 lesson("gradients", "Gradients", ":material/trending_down:")],
+    "Speed": [lesson("performance_lab", "Performance lab", ":material/speed:")],
 }
 page = st.navigation(PAGES)
 ui.sidebar(CONV_PAGES)

@@ -2,7 +2,7 @@
 
     python bench/bench_cold_start.py [--repeats 3]
 
-For the math page (/parameters) and a page that needs PyTorch (/lab): start the server,
+For the math page (/parameters) and a page that needs PyTorch (/performance_lab): start the server,
 open the page's URL in a fresh browser tab and stop the clock when the page is idle
 (stApp's script state 'notRunning', connected, no skeleton), its title is shown and every
 Plotly chart has drawn, and it stays so 300 ms later. Chromium is started before the clock:
@@ -23,7 +23,7 @@ from common import RESULTS, Row, Server, launch_chromium, report, wait_rendered
 
 from playwright.sync_api import sync_playwright
 
-PAGES = (("parameters", "Parameter math", "the math page"), ("lab", "Performance lab", "a page that needs torch"))
+PAGES = (("parameters", "Parameter math", "the math page"), ("performance_lab", "Performance lab", "a page that needs torch"))
 LAB_SWEEP_TARGET_S = 20.0
 
 
@@ -50,7 +50,7 @@ def lab_default_sweep(browser) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = context.new_page()
     with Server(RESULTS / "cold_start_lab_run.log") as server:
-        page.goto(f"{server.url}/lab")
+        page.goto(f"{server.url}/performance_lab")
         wait_rendered(page, "Performance lab")
         if page.get_by_text("Page not found").count():
             page.keyboard.press("Escape")

@@ -1,8 +1,16 @@
 """Benchmark: a 12-megapixel JPEG upload to per-group feature statistics, on this machine's CPU.
 
-Run from the repository root:  python bench/bench_features.py [--repeats 15]
-Prints a table beside the targets (<= 500 ms server time per upload, model load excluded;
-<= 700 MB resident after loading the model) and writes bench/results/bench_features.json.
+Run from the repository root:  python bench/bench_features.py [--repeats 15] [--sessions 5] [--skip-server]
+Three parts, each beside its target:
+1. the package pipeline (decode -> preprocess -> capture -> statistics), <= 500 ms per upload,
+   model load excluded; <= 700 MB resident after loading the model -> bench/results/bench_features.json;
+2. the group-features page itself (AppTest, in this process): the rerun after `set_value` of a
+   12 MP JPEG, per-image caches emptied before each upload so every upload costs what a new
+   picture costs; and the rerun after changing only the group page (cache hits);
+3. a real server (`streamlit run app.py`) with 1 then N headless Chromium sessions, each
+   uploading its own picture: the server's RSS, <= 700 MB with ResNeXt-50 loaded, and the
+   growth per extra session, <= 30 MB.
+Parts 2 and 3 go through bench/common.py's report -> bench/results/features_ui.json.
 """
 
 from __future__ import annotations
@@ -27,8 +35,14 @@ from resnext_viz.probes import (GradTarget, block_diagonality, by_group, capture
 from resnext_viz.weights import load_model  # noqa: E402
 from tests.imagecases import big_jpeg  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from common import Row  # noqa: E402
+from common import report as write_report  # noqa: E402
+
 TARGET_MS = 500.0  # server time per upload, decode to statistics, model load excluded
 TARGET_RSS_MB = 700.0  # resident memory after the model is loaded
+TARGET_SESSION_MB = 30.0  # server memory added by each extra browser session
+FEATURES_PAGE = "pages/group_features.py"
 LAYERS = ("layer3.5.conv2", "layer1.0.conv2")
 
 
@@ -66,9 +80,11 @@ def summary(times: list[float]) -> dict[str, float]:
             "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]}
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--sessions", type=int, default=5, help="browser sessions for the server memory test")
+    parser.add_argument("--skip-server", action="store_true", help="skip part 3 (needs Chromium)")
     args = parser.parse_args()
 
     rss_start = rss_mb()
@@ -150,6 +166,153 @@ def main() -> None:
     path.write_text(json.dumps(report, indent=2))
     print(f"wrote {path.relative_to(ROOT)}")
 
+    ui_rows = page_rows(data, max(5, args.repeats // 2))
+    if not args.skip_server:
+        ui_rows += server_rows(args.sessions)
+    return write_report("Group-features page: server time and memory", ui_rows, "features_ui")
+
+
+# ---- part 2: the page itself, in AppTest -----------------------------------------------------
+
+def page_rows(photo: bytes, repeats: int) -> list[Row]:
+    """Return the page's rerun times: a new 12 MP upload, and a change of the group page only (cached)."""
+    os.environ["RESNEXT_VIZ_OFFLINE"] = "1"  # the same random model as above; no download attempt
+    from streamlit.testing.v1 import AppTest
+
+    from resnext_viz import ui
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(FEATURES_PAGE).run()  # loads the model once (excluded, as the target says)
+    uploads = []
+    for i in range(repeats + 1):
+        ui.clear_image_caches()  # every upload costs what a picture never seen before costs
+        at.file_uploader[0].set_value((f"photo{i}.jpg", photo, "image/jpeg"))
+        start = time.perf_counter()
+        at.run()
+        elapsed = (time.perf_counter() - start) * 1000.0
+        assert not at.exception and at.session_state["img_upload"].original_size == (4000, 3000), at.exception
+        if i:  # the first settles lazy imports
+            uploads.append(elapsed)
+    pages = []
+    for i in range(repeats + 2):
+        at.radio(key="feat_page").set_value(2 + i % 2)
+        start = time.perf_counter()
+        at.run()
+        if i >= 2:
+            pages.append((time.perf_counter() - start) * 1000.0)
+    layers = []
+    for i in range(repeats):
+        ui.clear_image_caches()
+        at.selectbox(key="img_layer").set_value(("layer4.2.conv2", "layer1.0.conv2")[i % 2])
+        start = time.perf_counter()
+        at.run()
+        layers.append((time.perf_counter() - start) * 1000.0)
+    return [
+        Row("features page rerun after a new 12 MP JPEG upload", statistics.median(uploads), "ms", TARGET_MS,
+            note=f"AppTest, median of {len(uploads)}, caches emptied; min {min(uploads):.0f}"),
+        Row("features page rerun after changing only the group page", statistics.median(pages), "ms",
+            note=f"median of {len(pages)}; per-image results read back from st.cache_data"),
+        Row("features page rerun after a layer change (not cached)", statistics.median(layers), "ms",
+            note="layer1.0.conv2 <-> layer4.2.conv2 (1024 channels)"),
+    ]
+
+
+# ---- part 3: a real server and real browser sessions ------------------------------------------
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def server_rows(sessions: int) -> list[Row]:
+    """Return the server's RSS with the model loaded and the growth per extra browser session."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import chromium_path, wait_idle
+
+    chromium = chromium_path()
+    if chromium is None:
+        print("part 3 skipped: no Chromium")
+        return []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, RESNEXT_VIZ_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                             str(port), "--server.headless", "true", "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        rss_started = _rss_mb(proc.pid)
+        readings = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            pages = []
+            for i in range(sessions):
+                page = browser.new_page(viewport={"width": 1400, "height": 1800})
+                page.goto(f"{url}/")
+                wait_idle(page, 120_000)
+                page.goto(f"{url}/features")
+                wait_idle(page, 120_000)
+                photo = big_jpeg(1600, 1200, quality=88) if i == 0 else _photo(i)
+                page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                    files=[{"name": f"photo{i}.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+                page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').innerText"
+                                       ".includes('Original, 1600×1200')", timeout=120_000)
+                wait_idle(page, 120_000)
+                pages.append(page)
+                time.sleep(2.0)  # let the server settle (release uploads, finish writes)
+                readings.append(_rss_mb(proc.pid))
+                print(f"  {i + 1} session(s): server RSS {readings[-1]:.0f} MB")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    per_session = (readings[-1] - readings[0]) / max(1, len(readings) - 1)
+    worst = max([(r - readings[0]) / i for i, r in enumerate(readings) if i] or [0.0])  # RSS is noisy: the worst
+    return [
+        Row("server RSS, started (no session yet)", rss_started, "MB"),
+        Row("server RSS, 1 session (ResNeXt-50 loaded, one upload)", readings[0], "MB", TARGET_RSS_MB),
+        Row(f"server RSS, {len(readings)} sessions", readings[-1], "MB"),
+        Row("server memory per extra session", per_session, "MB", TARGET_SESSION_MB,
+            note=f"({readings[-1]:.0f} - {readings[0]:.0f}) / {len(readings) - 1}, each its own 1600x1200 JPEG"),
+        Row("server memory per extra session, worst reading", worst, "MB", TARGET_SESSION_MB,
+            note="max over k of (RSS with k+1 sessions - RSS with 1) / k; readings " +
+                 ", ".join(f"{r:.0f}" for r in readings)),
+    ]
+
+
+def _photo(seed: int) -> bytes:
+    """Return a distinct 1600x1200 photo-like JPEG (a different picture for every session)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.imagecases import _photo_like
+
+    pixels = np.roll(_photo_like(1600, 1200, seed=seed), seed * 97, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

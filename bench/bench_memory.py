@@ -54,7 +54,7 @@ def visit_everything(page, server: Server) -> list[str]:
         if page.get_by_text("Page not found").count():
             page.keyboard.press("Escape")
         visited.append(href.removeprefix(server.url) or "/")
-        if href.rstrip("/").endswith("/lab"):
+        if href.rstrip("/").endswith("/performance_lab"):
             page.get_by_role("button", name="Run").click()
             page.mouse.move(0, 0)
             page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').innerText"

@@ -57,13 +57,13 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/parameters.py", "parameters", ("number_input", "conv_groups", (16, 32)), 50, "issue 2"),
     PageSpec("pages/connectivity.py", "connectivity", ("number_input", "conv_groups", (16, 32)), None, "issue 2"),
     PageSpec("pages/cardinality.py", "cardinality", ("number_input", "card_hw", (28, 56)), 100, "issue 3"),
-    PageSpec("pages/three_forms.py", "forms", ("number_input", "forms_h", (12, 14)), None, "issue 3"),
+    PageSpec("pages/three_forms.py", "three_forms", ("number_input", "forms_h", (12, 14)), None, "issue 3"),
     PageSpec("pages/block_builder.py", "block_builder", ("number_input", "blk_batch", (4, 8)), None, "issue 3"),
     PageSpec("pages/resnet_vs_resnext.py", "resnet_vs_resnext", ("selectbox", "rvr_pair", ("101-32x8d", "50")), 100,
              "issue 3"),
     PageSpec("pages/group_features.py", "group_features", None, None, "issue 4"),
     PageSpec("pages/gradients.py", "gradients", None, None, "issue 4"),
-    PageSpec("pages/performance_lab.py", "lab", ("number_input", "lab_batch", (1, 2)), None, "issue 5"),
+    PageSpec("pages/performance_lab.py", "performance_lab", ("number_input", "lab_batch", (1, 2)), None, "issue 5"),
 ]
 
 

@@ -1,0 +1,103 @@
+"""Gradients: backpropagate one number to a grouped convolution and see which groups it reaches."""
+
+import inspect
+
+import streamlit as st
+
+from resnext_viz import figures_features as ff
+from resnext_viz import probes, ui
+
+ui.require_app()
+
+st.title("Gradients, group by group")
+st.markdown("Pick one number the network computes and backpropagate it to a grouped convolution. Which groups' "
+            "weights receive gradient, and can blame cross from one group to another?")
+
+with ui.plain_errors("computing the gradients"):
+    loaded = ui.image_model()
+    chosen = ui.image_chooser(loaded, compact=True)
+    ui.weights_notice(loaded)
+
+    TARGETS = {"class": "a class score (logit)", "group": "the energy of output group g",
+               "channel": "one output channel of group g"}
+    fields = [ui.LAYER_FIELD, ui.Field("grad_group", "group", 0, 0, 4095, label="group"),
+              ui.Field("grad_target", "target", "class", label="target"),
+              ui.Field("grad_class", "class", -1, -1, 999, label="class"),
+              ui.Field("grad_channel", "channel", -1, -1, 8191, label="channel")]
+    notices = ui.seed(fields)
+    notice_slot = st.container()
+    c1, c2, c3, c4 = st.columns([4, 2, 3, 4], vertical_alignment="bottom")
+    with c1:
+        layer = ui.layer_select(loaded, notices)
+    info = ui.layer_infos(loaded)[layer]
+    G, per = info.groups, info.out_per_group
+    ui.fit_choice(fields[1], list(range(G)), notices)
+    ui.fit_choice(fields[2], list(TARGETS), notices)
+    g = c2.selectbox("Output group g", list(range(G)), key="grad_group", format_func=lambda k: f"group {k}")
+    kind = c3.selectbox("Backpropagate", list(TARGETS), key="grad_target", format_func=TARGETS.get)
+    if kind == "class":
+        top1 = ui.predictions(loaded, chosen)[1]
+        names = loaded.class_names
+        ui.fit_choice(fields[3], [-1, *range(len(names))], notices)
+        c4.selectbox("Class" + ("" if loaded.pretrained else " (random weights: the class means nothing)"),
+                     [-1, *range(len(names))], key="grad_class",
+                     format_func=lambda k: f"top-1: {names[top1]}" if k == -1 else f"{k}: {names[k]}")
+        index = top1 if st.session_state["grad_class"] == -1 else st.session_state["grad_class"]
+    elif kind == "channel":
+        ui.fit_choice(fields[4], list(range(g * per, (g + 1) * per)), notices)
+        index = c4.selectbox(f"Channel of group {g}", list(range(g * per, (g + 1) * per)), key="grad_channel",
+                             format_func=lambda c: f"channel {c}")
+    else:
+        index = g
+        c4.caption(f"E = sum of squares of channels {g * per}–{(g + 1) * per - 1} over every position.")
+    with notice_slot:
+        ui.show_notices(notices)
+    ui.sync_url(fields)
+
+    grads = ui.gradients(loaded, chosen, layer, kind, index)
+    st.subheader("Which groups' weights get gradient", anchor=False)
+    if grads.target_group is not None:
+        st.metric(f"Weights of the other {G - 1} groups whose gradient is exactly 0",
+                  f"{grads.zero_weight_grads_outside:,} of {grads.weights_outside:,}",
+                  help="dTarget/dW counted weight by weight; only group "
+                       f"{grads.target_group}'s {info.weight_count // G:,} weights can move this target.")
+    ui.figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
+                                "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
+    st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
+    ui.figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
+                                "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")
+
+    st.subheader(f"Grouped vs dense: where can the gradient of group {g}'s energy go?", anchor=False)
+    rep = ui.locality(loaded, chosen, layer, g)
+    gs, ds = rep.grouped, rep.dense
+    left, right = st.columns(2, gap="large")
+    left.markdown(f"**Grouped layer (G = {G})**")
+    left.metric("Other groups' weights: gradient exactly 0",
+                f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
+    left.metric(f"Input values outside group {g}: gradient exactly 0", f"{gs.zero_inputs_outside:,} of "
+                f"{gs.inputs_outside:,}")
+    left.metric(f"Group {g}'s weights on other input groups", "none exist")
+    right.markdown("**Dense twin (G = 1, same shape)**")
+    right.metric("Other groups' weights: gradient exactly 0",
+                 f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}")
+    right.metric(f"Input values outside group {g}: gradient exactly 0", f"{ds.zero_inputs_outside:,} of "
+                 f"{ds.inputs_outside:,}")
+    right.metric(f"Group {g}'s weights on other input groups: gradient exactly 0",
+                 f"{ds.zero_cross_weights:,} of {ds.cross_weights:,}")
+    ui.figure(ff.locality_heatmaps(gs.block_norms.numpy(), gs.connected.numpy(), ds.block_norms.numpy(),
+                                   ds.connected.numpy(), g), "gradient_locality", "grad_loc")
+    accidents = (f" ({ds.zero_cross_weights:,} of them are exactly zero only because the input channels they read "
+                 "are zero everywhere in this picture: a ReLU that never fired)" if ds.zero_cross_weights else "")
+    st.markdown(
+        f"The loss E is the energy of output group {g}. **In both layers** the filters of the other output groups "
+        f"get exactly zero gradient: E never looks at their outputs. The difference is group {g}'s own filters. In "
+        f"the grouped layer they read only input group {g}, so E's gradient cannot reach the other input groups: "
+        f"exactly zero there, and so for everything earlier in the network that reaches E only through them. In "
+        f"the dense twin, group {g}'s filters read every input channel: its {ds.cross_weights:,} cross-group "
+        f"weights get gradient{accidents}, and the gradient reaches every input group. Stacked grouped layers keep "
+        "information inside groups; ShuffleNet (Zhang et al. 2017) shuffles channels between them to let it cross.")
+    st.caption(f"The dense twin has the grouped filters on its diagonal blocks and small seeded random weights "
+               f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
+
+    with st.expander("Show the code"):
+        st.code(inspect.getsource(probes.layer_gradients), language="python")

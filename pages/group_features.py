@@ -1,0 +1,111 @@
+"""Group features: one grouped convolution's output on a real picture, group by group."""
+
+import inspect
+from functools import partial
+
+import streamlit as st
+
+from resnext_viz import feature_probe as fp
+from resnext_viz import figures_features as ff
+from resnext_viz import probes, ui
+
+ui.require_app()
+
+st.title("Group features")
+st.markdown("Run a picture through ResNeXt-50 and look inside one grouped convolution: each group's output "
+            "channels side by side, how strongly each group responds, and how its channels relate to each other.")
+
+with ui.plain_errors("showing the group features"):
+    loaded = ui.image_model()
+    chosen = ui.image_chooser(loaded)
+    ui.weights_notice(loaded)
+    ui.top5(loaded, chosen)
+
+    SOURCES = {"resnext50": "A layer of ResNeXt-50", "builder": "The block from the Block builder"}
+    fields = [ui.Field("feat_source", "source", "resnext50", label="source"), ui.LAYER_FIELD,
+              ui.Field("feat_page", "page", 1, 1, 4096, label="page")]
+    notices = ui.seed(fields)
+    ui.fit_choice(fields[0], list(SOURCES), notices)
+    notice_slot = st.container()
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    source = c1.radio("Grouped convolution to probe", list(SOURCES), key="feat_source", format_func=SOURCES.get,
+                      horizontal=True)
+    if source == "resnext50":
+        with c2:
+            layer = ui.layer_select(loaded, notices)
+        f = ui.features(loaded, chosen, layer)
+    else:
+        try:
+            cfg = ui.current_block_config()
+            f, feed = ui.builder_features(loaded, chosen, cfg)
+        except ValueError as why:
+            st.error(str(why), icon=":material/block:")
+            ui.page_link_or_text("pages/block_builder.py", "Block builder")
+            ui.show_notices(notices)
+            ui.sync_url(fields)
+            st.stop()
+        c2.markdown(f"**{f.title}**, G = {f.groups}")
+        st.caption(f"The picture goes through ResNeXt-50 up to {feed.source} ({cfg.inplanes} channels, "
+                   f"{feed.source_hw[0]}×{feed.source_hw[1]})"
+                   + (f", is resized to the block's {cfg.height}×{cfg.width}" if feed.resized else "")
+                   + ", then through the block's own 1×1, batch norm, ReLU and grouped 3×3. The block has freshly "
+                     "initialised weights (seed 0), whatever ResNeXt-50's are.")
+
+    pages = probes.n_pages(f.groups, fp.GROUPS_PER_PAGE)
+    ui.fit_choice(fields[2], list(range(1, pages + 1)), notices)
+    with notice_slot:
+        ui.show_notices(notices)
+
+    def group_range(p: int) -> str:
+        shown = probes.group_page(f.groups, p - 1, fp.GROUPS_PER_PAGE)
+        return f"groups {shown[0]}–{shown[-1]}"
+
+    st.subheader("Feature maps, group by group", anchor=False)
+    helptext = f"{fp.GROUPS_PER_PAGE} groups at a time, so even 1024 channels stay quick to draw."
+    if 1 < pages <= 8:
+        st.radio("Groups shown", list(range(1, pages + 1)), key="feat_page", format_func=group_range,
+                 horizontal=True, help=helptext)
+    elif pages > 8:
+        st.select_slider("Groups shown", list(range(1, pages + 1)), key="feat_page", format_func=group_range,
+                         help=helptext)
+    ui.sync_url(fields)
+    shown = probes.group_page(f.groups, st.session_state["feat_page"] - 1, fp.GROUPS_PER_PAGE)
+    st.caption(f"Output of the grouped convolution (before batch norm and ReLU), {f.channels} channels in {f.groups} "
+               f"groups of {f.per_group}. Each frame holds one group's channels, left to right and top to bottom, "
+               f"framed in that group's colour on every page. Blue is negative, red positive; every group has its "
+               f"own scale (its largest |value| is full colour), so compare channels within a frame.")
+    ui.figure(ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps")
+    png_name = f"feature_maps_{f.title.split(' ')[0].strip(':')}_groups_{shown[0]}-{shown[-1]}.png"
+    st.download_button("Download these maps as one PNG", data=partial(ff.feature_grid_png, f.act, f.groups, shown,
+                                                                      f.title), file_name=png_name,
+                       mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
+
+    st.subheader("How strongly each group responds", anchor=False)
+    ui.figure(ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy")
+
+    st.subheader("Do the channels of a group work together?", anchor=False)
+    if f.within is not None:
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Mean |corr| inside a group", f"{f.within:.3f}", help="between different channels of one group")
+        m2.metric("Mean |corr| across groups", f"{f.across:.3f}", help="between channels of different groups")
+        m3.metric("Inside ÷ across", f"{f.ratio:.2f}×")
+    ui.figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
+              "channel_correlation", "feat_corr")
+    st.markdown(
+        "Each cell is how alike two channels' maps are over the picture's positions (|Pearson correlation|). "
+        "Bright squares along the diagonal mean a group's channels resemble each other more than channels of other "
+        "groups: a **block-diagonal** matrix. Ioannou et al. (*Deep Roots*, CVPR 2017) found exactly this for "
+        "filter correlations in networks trained with filter groups, and AlexNet's two GPU groups learned different "
+        "things in every run, one mostly colour-agnostic and one colour-specific (Krizhevsky et al. 2012, sec. 6.1)."
+        + ("" if loaded.pretrained else " With random weights part of the pattern is pure wiring: a group's channels "
+           "all read the same input channels, so they are mixtures of the same few maps."))
+    if f.corr_step > 1:
+        st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages {f.corr_step}×"
+                   f"{f.corr_step} channel pairs; the numbers above use every pair.")
+
+    st.subheader("What each group responds to most", anchor=False)
+    ui.figure(ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top")
+
+    with st.expander("Show the code"):
+        st.code(inspect.getsource(probes.by_group) + "\n" + inspect.getsource(probes.channel_correlation),
+                language="python")
