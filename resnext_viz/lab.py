@@ -80,6 +80,7 @@ MAX_SIZE = 224  # feature-map height = width; ImageNet images are 224 x 224
 MAX_BATCH = 64  # the H100 reference used batch 64
 MIN_BUDGET_S, MAX_BUDGET_S = 1.0, 120.0
 MAX_ELEMENTS = 2**25  # one feature map of at most 32 M numbers (128 MB in float32)
+MAX_ELEMENTS_GPU = 2**28  # a GPU holds far more: 1 GiB of float32 per feature map (batch 64 at 56x56 fits)
 CPU_MAX_CALL_GFLOP = 20.0  # on the CPU, one call of the largest configuration (~1 s on a laptop core)
 
 MIN_SAMPLE_S = 1e-3  # a call shorter than this is timed k at a time, so a sync or timer tick is < 1% of a sample
@@ -131,10 +132,11 @@ class LabConfig:
                              f"got {self.budget_s:g}.")
         widest = max(self.channels, TEMPLATE_CHANNELS if self.bottleneck else 0)
         elements = self.batch * widest * self.size * self.size
-        if elements > MAX_ELEMENTS:
+        limit = MAX_ELEMENTS if self.device == "cpu" else MAX_ELEMENTS_GPU
+        if elements > limit:
             raise ValueError(f"a feature map of {self.batch} × {widest} × {self.size} × {self.size} = {elements:,} "
-                             f"numbers is over the lab's {MAX_ELEMENTS:,} limit; lower the batch, the channels or "
-                             "the size.")
+                             f"numbers is over the lab's {limit:,} limit on this device; lower the batch, the "
+                             "channels or the size.")
         if self.device == "cpu":
             worst = max(conv_flops(self.channels, 1, self.size, self.batch),
                         max(bottleneck_flops(C, d, self.size, self.batch) for C, d, _ in TABLE2_PAPER)
