@@ -273,3 +273,10 @@ def test_cpu_run_keeps_freed_memory_while_it_runs_then_settles(monkeypatch):
     with lab.steady_cpu_memory(False) as applied:
         assert applied is False
     assert len(calls) == 2
+
+
+def test_feature_map_limit_is_larger_on_a_gpu():
+    # the H100 anchor's setting (batch 64, 56x56, the 256-channel bottleneck) fits a GPU, not the CPU limit
+    lab.LabConfig(channels=128, size=56, batch=64, device="cuda", dtype="float32")
+    with pytest.raises(ValueError, match="limit on this device"):
+        lab.LabConfig(channels=128, size=56, batch=64, device="cpu")
