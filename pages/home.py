@@ -33,6 +33,13 @@ LESSONS = [
      "Build a ResNeXt bottleneck, check each layer against PyTorch, time it on your CPU or GPU, copy its code."),
     ("pages/resnet_vs_resnext.py", "ResNet vs ResNeXt",
      "ResNet-50 and ResNeXt-50 stage by stage, counted from the real models, and why basic blocks are not grouped."),
+    ("pages/group_features.py", "Group features",
+     "Run a picture through ResNeXt-50 and look inside a grouped convolution: what each group's channels respond to, "
+     "and how alike they are."),
+    ("pages/gradients.py", "Gradients",
+     "Backpropagate one number and watch it stay inside its group: exact zeros everywhere else, unlike a dense layer."),
+    ("pages/performance_lab.py", "Performance lab",
+     "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
 ]
 for path, title, blurb in LESSONS:
     with st.container(border=True):
