@@ -1,7 +1,7 @@
 """The benchmark suite: every benchmark in its own process, then one table of each figure beside its target.
 
-    .venv/bin/python bench/run_all.py            # about 10 minutes on a 2-core machine
-    .venv/bin/python bench/run_all.py --quick    # fewer repeats, about 5 minutes
+    .venv/bin/python bench/run_all.py            # about 5 minutes on a 2-core machine
+    .venv/bin/python bench/run_all.py --quick    # fewer repeats, about 3 minutes
 
 Steps (each a script in bench/ that also runs on its own, printing its own table):
   pages       bench_pages.py        server rerun time of each page after a typical widget change (AppTest),
