@@ -59,17 +59,14 @@ def lab_default_sweep(browser) -> dict:
         page.mouse.move(0, 0)
         page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState"
                                " === 'running'", timeout=10_000)
-        updates = 0
-        last_text = ""
-        while page.evaluate("() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState")\
-                == "running":
-            bar = page.locator('[data-testid="stProgress"]')
-            text = bar.inner_text() if bar.count() else ""
+        updates, last_text = 0, ""
+        state = "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState"
+        bar_text = "() => document.querySelector('[data-testid=\"stProgress\"]')?.innerText || ''"
+        while page.evaluate(state) == "running" and time.perf_counter() - t0 < 120:
+            text = page.evaluate(bar_text)  # one read in the page: the bar may vanish between two locator calls
             if text and text != last_text:
                 updates, last_text = updates + 1, text
             page.wait_for_timeout(200)
-            if time.perf_counter() - t0 > 120:
-                break
         done = wait_rendered(page, "Configurations timed") - t0
         main = page.locator('[data-testid="stMain"]').inner_text()
         context.close()

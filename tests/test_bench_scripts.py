@@ -112,3 +112,20 @@ def test_run_all_reports_the_h100_target_as_not_measured_without_a_gpu_run(tmp_p
         "lab": [{"ratio": 1.04}, {"ratio": 0.85}]}))
     worst = next(r for r in run_all.gpu_rows(None, json.loads((tmp_path / "gpu_check.json").read_text())))
     assert worst.value == pytest.approx(15) and worst.ok is False
+
+
+def test_run_all_tells_a_crash_from_a_missed_target(tmp_path, monkeypatch):
+    run_all = bench_module("run_all")
+    out = tmp_path / "x.json"
+    monkeypatch.setattr(run_all, "BENCH", tmp_path)
+    monkeypatch.setattr(run_all, "RESULTS", tmp_path)
+    monkeypatch.setattr(run_all, "STEPS", {"x": ("x.py", [], [])})
+    monkeypatch.setattr(run_all, "OUTPUTS", {"x": out})
+    out.write_text("{}")  # last run's results must not survive a crash
+    (tmp_path / "x.py").write_text("raise RuntimeError('boom')\n")
+    status, _ = run_all.run_step("x", quick=True)
+    assert status.startswith("FAILED (exit 1)") and not out.exists()
+    (tmp_path / "x.py").write_text(f"open({str(out)!r}, 'w').write('{{}}'); raise SystemExit(1)\n")
+    assert run_all.run_step("x", quick=True)[0] == "target missed"
+    (tmp_path / "x.py").write_text("pass\n")
+    assert run_all.run_step("x", quick=True)[0] == "ok"
