@@ -60,8 +60,8 @@ st.subheader(f"Time it on {device.upper()}", anchor=False)
 budget = st.slider("Time budget (seconds, split between forward and forward+backward)", 0.5, 5.0, 1.0, 0.5,
                    key="blk_budget")
 key = (cfg, device, st.session_state["blk_dtype"])
-st.button("Time this block", type="primary", key="blk_time", on_click=lambda: st.session_state.update(blk_go=True))
-if st.session_state.pop("blk_go", False):
+st.button("Time this block", type="primary", key="blk_time", on_click=ui.request_run, args=("blk_time",))
+if ui.run_requested("blk_time"):
     bar = st.progress(0.0, text="Warming up, then timing…")
     result, problem = ui.time_block(cfg, device, st.session_state["blk_dtype"], budget,
                                     lambda f: bar.progress(min(f, 1.0), text=f"Timing… {f:.0%}"))

@@ -17,8 +17,10 @@ cfg, problem = ui.lab_controls(device)
 anchor = lab_reference.load_anchor()
 if problem:
     st.error(problem, icon=":material/block:")
-if st.button("Run", type="primary", icon=":material/speed:", key="lab_run", disabled=cfg is None,
-             help="Times every configuration, in two passes, within the budget. Results stay until the next run."):
+st.button("Run", type="primary", icon=":material/speed:", key="lab_run", disabled=cfg is None,
+          help="Times every configuration, in two passes, within the budget. Results stay until the next run.",
+          on_click=ui.request_run, args=("lab_run",))
+if ui.run_requested("lab_run") and cfg is not None:
     ui.run_lab(cfg)
 result = ui.lab_result()
 

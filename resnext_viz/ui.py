@@ -299,6 +299,23 @@ def group_fix(problem: str) -> None:
                   on_click=lambda: ss.update(conv_groups=nearest), type="primary")
 
 
+# ---------------------------------------------------------------- action buttons
+
+
+def request_run(name: str) -> None:
+    """Button callback: remember that the action `name` was asked for (read once by run_requested)."""
+    st.session_state[f"_run_{name}"] = True
+
+
+def run_requested(name: str) -> bool:
+    """Return True once after the action's button was pressed.
+
+    Action buttons go through a callback rather than st.button's return value: the callback
+    is handled before the script runs, so the request survives however the page was reached.
+    """
+    return bool(st.session_state.pop(f"_run_{name}", False))
+
+
 # ---------------------------------------------------------------- figures and export
 
 
