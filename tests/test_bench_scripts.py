@@ -100,18 +100,22 @@ def test_unregistered_page_gets_its_first_number_input_nudged(tmp_path):
         ("toggle", "t", (True, False))
 
 
-def test_run_all_reports_the_h100_target_as_not_measured_without_a_gpu_run(tmp_path, monkeypatch):
+def test_run_all_reports_the_h100_target_from_the_newest_gpu_run(tmp_path, monkeypatch):
     run_all = bench_module("run_all")
-    monkeypatch.setattr(run_all, "RESULTS", tmp_path)  # no results at all yet
+    monkeypatch.setattr(run_all, "RESULTS", tmp_path)  # no fresh results: the kept H100 run is read
     sections = run_all.collect()
     speed = next(rows for title, rows in sections.items() if title.startswith("Issue 5"))
-    h100 = [r for r in speed if "H100" in r.name]
-    assert len(h100) == 1 and h100[0].ok is None and h100[0].target == 10 and "gpu_check.py" in h100[0].note
+    h100 = [r for r in speed if "CUDA events on the GPU" in r.name]
+    assert [r.target for r in h100] == [10, 10] and "bench/reference/gpu_check_h100.json" in h100[0].note
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)  # and without it, the row says how to measure
+    none = run_all.gpu_rows(None, *run_all._gpu_run())
+    assert len(none) == 1 and none[0].ok is None and "gpu_check.py" in none[0].note
     (tmp_path / "gpu_check.json").write_text(json.dumps({
         "environment": {"gpu": "NVIDIA H100"}, "lab_within": 1,
         "lab": [{"ratio": 1.04}, {"ratio": 0.85}]}))
-    worst = next(r for r in run_all.gpu_rows(None, json.loads((tmp_path / "gpu_check.json").read_text())))
+    median, worst = run_all.gpu_rows(None, *run_all._gpu_run())
     assert worst.value == pytest.approx(15) and worst.ok is False
+    assert "bench/results/gpu_check.json" in median.note
 
 
 def test_run_all_tells_a_crash_from_a_missed_target(tmp_path, monkeypatch):
