@@ -266,7 +266,7 @@ def server_rows(sessions: int) -> list[Row]:
                 page = browser.new_page(viewport={"width": 1400, "height": 1800})
                 page.goto(f"{url}/")
                 wait_idle(page, 120_000)
-                page.goto(f"{url}/features")
+                page.goto(f"{url}/group_features")
                 wait_idle(page, 120_000)
                 photo = big_jpeg(1600, 1200, quality=88) if i == 0 else _photo(i)
                 page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(

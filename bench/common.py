@@ -61,8 +61,8 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/block_builder.py", "block_builder", ("number_input", "blk_batch", (4, 8)), None, "issue 3"),
     PageSpec("pages/resnet_vs_resnext.py", "resnet_vs_resnext", ("selectbox", "rvr_pair", ("101-32x8d", "50")), 100,
              "issue 3"),
-    PageSpec("pages/group_features.py", "group_features", None, None, "issue 4"),
-    PageSpec("pages/gradients.py", "gradients", None, None, "issue 4"),
+    PageSpec("pages/group_features.py", "group_features", ("radio", "feat_page", (2, 1)), None, "issue 4"),
+    PageSpec("pages/gradients.py", "gradients", ("selectbox", "grad_group", (1, 0)), None, "issue 4"),
     PageSpec("pages/performance_lab.py", "performance_lab", ("number_input", "lab_batch", (1, 2)), None, "issue 5"),
 ]
 

@@ -53,6 +53,13 @@ with left:
         f"- FLOPs (2 per MAC) = **{n(r.flops)}**\n"
         f"- output activation memory (float32) = **{cm.fmt_bytes(r.output_bytes)}**")
 
+st.subheader("Every valid group count", anchor=False)
+ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
+
+with st.expander("Show the code"):
+    st.code("".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)), language="python")
+
+# PyTorch's check comes last: a first visit waits for torch to load; all above is drawn by then.
 with right:
     st.subheader("PyTorch says", anchor=False)
     with st.spinner("Loading PyTorch…"):
@@ -70,9 +77,3 @@ with right:
                     + ("" if ok else f" (formula: {ours})"))
     st.caption(f"From `nn.Conv2d({spec.c_in}, {spec.c_out}, ({spec.kh}, {spec.kw}), stride={spec.stride}, "
                f"padding={spec.padding}, groups={G}, bias={spec.bias}, device='meta')`: shapes without memory.")
-
-st.subheader("Every valid group count", anchor=False)
-ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
-
-with st.expander("Show the code"):
-    st.code("".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)), language="python")
