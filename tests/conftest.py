@@ -73,7 +73,8 @@ def server():
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=os.environ | {"RESNEXT_VIZ_OFFLINE": "1"})  # tests never wait on a weights download
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 from PIL import Image
 
 from tests.conftest import wait_idle
-
-# The shared server starts on first use and inherits this: never wait for a weights download in tests.
-os.environ.setdefault("RESNEXT_VIZ_OFFLINE", "1")
 
 
 def _png() -> bytes:
