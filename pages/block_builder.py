@@ -56,7 +56,7 @@ st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/erro
 ui.table(table.records())
 ui.figure(fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers")
 
-st.subheader(f"Time it on {device.upper()}", anchor=False)
+st.subheader(f"Time it on the {device.upper()}", anchor=False)
 budget = st.slider("Time budget (seconds, split between forward and forward+backward)", 0.5, 5.0, 1.0, 0.5,
                    key="blk_budget")
 key = (cfg, device, st.session_state["blk_dtype"])
@@ -82,7 +82,8 @@ if saved and saved[0] == key:
         t[2].metric("Throughput", f"{result.images_per_s:,.0f} img/s", help="batch / forward median")
         peak = result.peak_forward_backward_bytes
         t[3].metric("Peak memory", fmt_bytes(peak) if peak is not None else "CUDA only")
-        for n in (result.forward.note, result.forward_backward.note, *result.notes):
+        for n in (ui.CPU_TIMING_NOTE if device == "cpu" else "", result.forward.note, result.forward_backward.note,
+                  *result.notes):
             if n:
                 st.caption(n)
 else:

@@ -52,15 +52,16 @@ with left:
     st.subheader("Connection mask", anchor=False)
     st.caption("Row = output channel, column = input channel, coloured where a weight connects them. "
                "Block-diagonal for G > 1: everything off the blocks is a weight that does not exist.")
-    ui.figure(figures.connection_mask(spec.c_in, spec.c_out, G), "connection_mask", "mask")
+    ui.figure(figures.connection_mask(spec.c_in, spec.c_out, G, highlight), "connection_mask", "mask")
 with right:
     st.subheader("The weight tensor", anchor=False)
     st.caption(f"PyTorch stores the weights as one tensor of shape {cm.weight_shape(spec)}. Its rows are cut into "
-               f"{G} slices; slice g belongs to group g alone and is applied only to input block g.")
+               + (f"{G} slices; slice g belongs to group g alone and is applied only to input block g." if G > 1 else
+                  "one slice: with G = 1 every filter reads every input channel."))
     ui.figure(figures.weight_slices(spec, highlight), "weight_tensor", "wslices")
 
-with st.expander(f"All {G} groups as a table"):
+with st.expander(f"All {G} groups as a table" if G > 1 else "The one group as a table"):
     rows = [{"group": b.group, "input channels": f"{b.in_start}–{b.in_stop - 1}",
              "output channels": f"{b.out_start}–{b.out_stop - 1}", "weight rows": f"W[{b.out_start}:{b.out_stop}]",
              "connections": b.edges} for b in cx.bands(spec.c_in, spec.c_out, G)]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows)

@@ -21,7 +21,7 @@ with ui.plain_errors("computing the gradients"):
     TARGETS = {"class": "a class score (logit)", "group": "the energy of output group g",
                "channel": "one output channel of group g"}
     fields = [ui.LAYER_FIELD, ui.Field("grad_group", "group", 0, 0, 4095, label="group"),
-              ui.Field("grad_target", "target", "class", label="target"),
+              ui.Field("grad_target", "target", "group", label="target"),
               ui.Field("grad_class", "class", -1, -1, 999, label="class"),
               ui.Field("grad_channel", "channel", -1, -1, 8191, label="channel")]
     notices = ui.seed(fields)

@@ -59,10 +59,10 @@ if result is not None:
     st.subheader("Measurements", anchor=False)
     st.markdown(f"**3×3 convolution {result.config.channels} → {result.config.channels}**, one row per group count "
                 "(times are the median of one call).")
-    st.dataframe(lab.conv_table(result), hide_index=True, width="stretch")
+    ui.table(lab.conv_table(result))
     if result.part("bottleneck"):
         st.markdown("**Bottleneck at preserved complexity** (Table 2: 256 → C·d → grouped 3×3 → 256).")
-        st.dataframe(lab.bottleneck_table(result), hide_index=True, width="stretch")
+        ui.table(lab.bottleneck_table(result))
     st.download_button("Download CSV", lab.to_csv(result), file_name="performance_lab.csv", mime="text/csv",
                        icon=":material/download:", key="lab_csv", on_click="ignore")
 

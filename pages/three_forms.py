@@ -78,14 +78,15 @@ with left:
 with right:
     ui.figure(figures.connection_mask(spec.C * spec.d, spec.C * spec.d, spec.C), "forms_blockdiag", "forms_mask")
 
-st.subheader(f"Time on {result.device}", anchor=False)
+st.subheader(f"Time on the {result.device.upper()}", anchor=False)
 t = result.times
-ui.figure(fb.forms_times({k: v.median_ms for k, v in t.items()}, {k: v.iqr_s * 1000 for k, v in t.items()},
+ui.figure(fb.forms_times({k: (v.q1_s * 1e3, v.median_s * 1e3, v.q3_s * 1e3) for k, v in t.items()},
                          {"a": "(a) branches", "b": "(b) concatenation", "c": "(c) grouped"}), "forms_times",
           "forms_times")
-notes = [f"{k}: {v.note}" for k, v in t.items() if v.wide_spread]
-if notes:
-    st.caption(" ".join(notes))
+st.caption(ui.CPU_TIMING_NOTE if result.device == "cpu" else "Median of repeated calls after warm-up, synchronised.")
+for k, v in t.items():
+    if v.wide_spread:
+        st.caption(f"Form ({k}): {v.note}")
 st.button("Measure again", key="forms_again",
           on_click=lambda: st.session_state.update(forms_nonce=st.session_state.get("forms_nonce", 0) + 1))
 st.markdown(f"**Why the paper chose (c).** Form (a) launches {3 * spec.C} small convolutions and a sum from Python; "

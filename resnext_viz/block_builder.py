@@ -211,10 +211,10 @@ class LayerTable:
             return None if t is None else " × ".join(str(v) for v in t)
         out = [{"layer": r.name, "kind": r.kind, "in → out": f"{r.in_channels} → {r.out_channels}",
                 "kernel": fmt(r.kernel), "stride": r.stride, "groups": r.groups,
-                "weight shape": fmt(r.weight_shape), "parameters": r.params, "MACs": r.macs,
+                "weight shape": fmt(r.weight_shape), "parameters": r.params, f"MACs (batch {self.batch})": r.macs,
                 "output": fmt(r.output_shape)} for r in self.rows]
         out.append({"layer": "total", "kind": None, "in → out": None, "kernel": None, "stride": None, "groups": None,
-                    "weight shape": None, "parameters": self.params, "MACs": self.macs, "output": None})
+                    "weight shape": None, "parameters": self.params, f"MACs (batch {self.batch})": self.macs, "output": None})
         return out
 
 

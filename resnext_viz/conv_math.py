@@ -294,5 +294,9 @@ def fmt_count(n: float) -> str:
 
 
 def fmt_pct(x: float) -> str:
-    """Return a fraction as a percentage with one decimal: 0.96875 -> '96.9%'."""
-    return f"{100 * x:.1f}%"
+    """Return a fraction as a percentage with one decimal (more if needed to stay below 100%): 0.96875 -> '96.9%'."""
+    for places in range(1, 5):
+        text = f"{100 * x:.{places}f}"
+        if x >= 1 or float(text) < 100:
+            break
+    return f"{text}%"

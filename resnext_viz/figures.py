@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from . import connectivity as cx
 from .conv_math import ConvSpec, GroupSweepRow, fmt_int
-from .palette import FADED, GROUP_COLORS, group_color, group_rgba
+from .palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
 GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible gap between them
@@ -51,11 +51,11 @@ def _range_text(start: int, stop: int) -> str:
     return f"channel {start}" if stop - start == 1 else f"channels {start}–{stop - 1}"
 
 
-def _groups_to_label(groups: int) -> list[int]:
-    """Return the groups that get a text label (all of them when few)."""
+def _groups_to_label(groups: int, highlight: int | None = None) -> list[int]:
+    """Return the groups that get a text label: all when few, else the first, second, last and a highlighted one."""
     if groups <= LABEL_GROUPS_MAX:
         return list(range(groups))
-    return [0, 1, groups - 1]
+    return sorted({0, 1, groups - 1} | ({highlight} if highlight is not None else set()))
 
 
 # ---------------------------------------------------------------- parameter page
@@ -197,7 +197,8 @@ def _bipartite_traces(c_in: int, c_out: int, groups: int, highlight: int | None)
             if not sel.any():
                 continue
             x, y = _edge_xy(e[sel, 0], e[sel, 1], left, right)
-            color = group_rgba(ci, 0.75) if highlight is None else FADED
+            alpha = float(np.clip(40 / np.sqrt(len(e)), 0.2, 0.75))                # dense layers: lighter lines
+            color = group_rgba(ci, alpha) if highlight is None else FADED
             traces.append(go.Scattergl(x=x, y=y, mode="lines", line=dict(color=color, width=width),
                                        hoverinfo="skip", name=f"edges colour {ci}")
                           if len(x) > 30000 else
@@ -287,14 +288,22 @@ def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None 
 # ---------------------------------------------------------------- mask and weight tensor
 
 
-def connection_mask(c_in: int, c_out: int, groups: int) -> go.Figure:
-    """Return the C_out x C_in connection mask as a heatmap coloured by group (block-averaged when large)."""
+def connection_mask(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> go.Figure:
+    """Return the C_out x C_in connection mask as a heatmap coloured by group (block-averaged when large).
+
+    With `highlight`, only that group's block keeps its colour; the others turn grey.
+    """
     frac, rs, cs = cx.pooled_mask(c_in, c_out, groups)                     # (rows, cols)
     rows, cols = frac.shape
     out0 = np.arange(rows) * rs                                              # first output channel per row
     in0 = np.arange(cols) * cs
     row_group = cx.group_of_output(c_out, groups, out0)                      # (rows,)
     z = np.where(frac > 0, (row_group % len(GROUP_COLORS))[:, None], np.nan).astype(np.float32)
+    grey = None
+    if highlight is not None:
+        other = (frac > 0) & (row_group != highlight)[:, None]                 # cells of the other groups
+        grey = np.where(other, 0.0, np.nan).astype(np.float32)
+        z[other] = np.nan
     pooled = rs > 1 or cs > 1
     if pooled:
         hover = "outputs %{y}–+" + str(rs - 1) + ", inputs %{x}–+" + str(cs - 1) + "<br>%{customdata:.0%} connected<extra></extra>"
@@ -303,12 +312,15 @@ def connection_mask(c_in: int, c_out: int, groups: int) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=z, x=in0, y=out0, customdata=frac.astype(np.float32), colorscale=palette_colorscale(),
         zmin=-0.5, zmax=len(GROUP_COLORS) - 0.5, showscale=False, hovertemplate=hover, xgap=0, ygap=0))
+    if grey is not None:
+        fig.add_heatmap(z=grey, x=in0, y=out0, colorscale=[[0, FADED], [1, FADED]], showscale=False,
+                        customdata=frac.astype(np.float32), hovertemplate=hover, name="other groups")
     fig.update_yaxes(autorange="reversed", title_text="output channel")
     fig.update_xaxes(title_text="input channel")
-    note = f" (each cell averages {rs}×{cs} channels)" if pooled else ""
+    note = f"<br><sup>each cell averages {rs} × {cs} channels</sup>" if pooled else ""
     return base_layout(fig, f"Connection mask, C_out × C_in = {c_out} × {c_in}{note}", 520,
-                        {"figure": "connection_mask", "pooled": pooled, "shape": [rows, cols],
-                         "step": [rs, cs], "groups": groups})
+                       {"figure": "connection_mask", "pooled": pooled, "shape": [rows, cols],
+                        "step": [rs, cs], "groups": groups, "highlight": highlight})
 
 
 def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
@@ -345,11 +357,11 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
                        f"writes output {_range_text(g * per_out, (g + 1) * per_out)}<br>"
                        f"{fmt_int(per_out * per_in * k)} weights, used by group {g} alone" for g in range(G)]))
     fig = go.Figure(traces)
-    for g in _groups_to_label(G):
+    for g in _groups_to_label(G, highlight):
         a, b = g * per_out, (g + 1) * per_out
         fig.add_annotation(x=1.06, y=sum(side.block(g)) / 2, xanchor="left", showarrow=False,
                            text=f"group {g}: W[{a}:{b}] reads x[{g * per_in}:{(g + 1) * per_in}]",
-                           font=dict(color=group_color(g), size=12))
+                           font=dict(color=group_text_color(g), size=12))
     if G > LABEL_GROUPS_MAX:
         fig.add_annotation(x=1.06, y=0.5, xanchor="left", showarrow=False, text=f"⋮ {G - 3} more groups")
     fig.add_annotation(x=0, y=-0.03, xanchor="left", yanchor="top", showarrow=False,

@@ -165,14 +165,17 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
                        {"figure": "forms_diagram", "C": C, "drawn": len(shown)})
 
 
-def forms_times(times_ms: dict[str, float], spreads: dict[str, float], labels: dict[str, str]) -> go.Figure:
-    """Return bars of each form's median time (ms) with its interquartile spread."""
-    keys = list(times_ms)
+def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dict[str, str]) -> go.Figure:
+    """Return bars of each form's median time (ms), whiskers from its first to its third quartile."""
+    keys = list(quartiles_ms)
+    q1, med, q3 = ([quartiles_ms[k][i] for k in keys] for i in range(3))
     fig = go.Figure(go.Bar(
-        x=[labels[k] for k in keys], y=[times_ms[k] for k in keys],
-        error_y=dict(type="data", array=[spreads[k] for k in keys], visible=True),
-        marker_color=[group_color(i) for i in range(len(keys))],
-        hovertemplate="%{x}: %{y:.3f} ms (median)<extra></extra>"))
+        x=[labels[k] for k in keys], y=med,
+        error_y=dict(type="data", symmetric=False, array=[b - m for m, b in zip(med, q3)],
+                     arrayminus=[m - a for a, m in zip(q1, med)], visible=True),
+        marker_color=NEUTRAL, customdata=list(zip(q1, q3)),
+        hovertemplate="%{x}: %{y:.3f} ms median (quartiles %{customdata[0]:.3f}–%{customdata[1]:.3f})"
+                      "<extra></extra>"))
     fig.update_yaxes(title_text="median time, ms (bars: interquartile range)", rangemode="tozero")
     return base_layout(fig, "Same arithmetic, different speed", 360, {"figure": "forms_times", "forms": keys})
 

@@ -35,7 +35,8 @@ def anchor_dtype(dtype: str) -> str:
 
 def reference_title(dtype: str | None = None) -> str:
     """Return the legend title of the H100 traces, e.g. 'H100, PyTorch 2.11, batch 64, measured (float32) …'."""
-    return ANCHOR_LABEL + (f" ({dtype})" if dtype else "") + ": not your machine"
+    shown = "float32 via TF32 tensor cores, PyTorch's default for convolutions" if dtype == "float32" else dtype
+    return ANCHOR_LABEL + (f" ({shown})" if dtype else "") + ": not your machine"
 
 
 def measured_title(result: LabResult) -> str:

@@ -68,7 +68,7 @@ class FormSpec:
         if self.stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2 (2 halves height and width), got {self.stride}.")
         if self.C * self.d > 4096:
-            raise ValueError(f"C x d = {self.C} x {self.d} = {self.C * self.d} channels, over the 4096 limit; "
+            raise ValueError(f"C × d = {self.C} × {self.d} = {self.C * self.d:,} channels, over the 4096 limit; "
                              "lower C or d.")
         largest = self.batch * max(self.c_in, self.C * self.d, self.c_out) * self.height * self.width
         if largest > 2**26:

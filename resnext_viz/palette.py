@@ -24,6 +24,15 @@ def group_color(g: int) -> str:
     return GROUP_COLORS[g % len(GROUP_COLORS)]
 
 
+# Text in a group's colour: the yellow is darkened, since thin yellow text vanishes on white.
+TEXT_COLORS: tuple[str, ...] = GROUP_COLORS[:-1] + ("#B8A600",)
+
+
+def group_text_color(g: int) -> str:
+    """Return the colour for text naming group g: the group's colour, readable on light and dark."""
+    return TEXT_COLORS[g % len(TEXT_COLORS)]
+
+
 def group_rgba(g: int, alpha: float) -> str:
     """Return group g's colour as an 'rgba(r, g, b, alpha)' string."""
     h = group_color(g).lstrip("#")

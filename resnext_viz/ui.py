@@ -10,11 +10,18 @@ Pages stay thin by calling into here. Rules kept here so every page follows them
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import logging
+import os
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -347,21 +354,39 @@ def export_menu(fig: go.Figure, name: str, key: str) -> None:
             st.caption("PNG/SVG/PDF on a white background for slides; HTML is interactive and works offline.")
 
 
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _decimals(v: float, most: int = 4) -> int:
+    """Return the decimals v needs, at most `most` (0.2184 -> 4, 23.0 -> 0)."""
+    text = f"{v:.{most}f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 def table(records: list[dict], key: str | None = None, columns: list[str] | None = None) -> None:
-    """Show records (optionally some columns) as a dataframe: thousands separators, blanks instead of 'None'."""
+    """Show records (optionally some columns) as a dataframe, each numeric column with one number format.
+
+    Whole numbers get thousands separators, decimals the same number of places down a
+    column (at least one), and a missing value shows as an em dash instead of 'None'.
+    """
     import pandas as pd
 
     df = pd.DataFrame.from_records(records, columns=columns)
     config = {}
     for col in df.columns:
-        values = [v for v in df[col] if v is not None and v == v]
-        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        values = [v for v in df[col] if not _missing(v)]
+        numeric = values and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                                 for v in values)
+        if numeric:
+            whole = all(isinstance(v, (int, np.integer)) for v in values)
+            places = 0 if whole else max(1, max(_decimals(float(v)) for v in values))
             if len(values) == len(df):
-                config[col] = st.column_config.NumberColumn(format="localized")
+                config[col] = st.column_config.NumberColumn(format="localized" if whole else f"%.{places}f")
             else:
-                df[col] = [f"{v:,}" if isinstance(v, int) else "" for v in df[col]]
-        elif len(values) < len(df) and not pd.api.types.is_numeric_dtype(df[col]):
-            df[col] = ["" if v is None or v != v else v for v in df[col]]
+                df[col] = ["—" if _missing(v) else f"{v:,.{places}f}" for v in df[col]]
+        elif len(values) < len(df):
+            df[col] = ["—" if _missing(v) else v for v in df[col]]
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
 
@@ -431,6 +456,7 @@ def sidebar(conv_pages: list) -> None:
     """Draw the sidebar shared by every page: presets, which lead to the parameter page when applied elsewhere."""
     with st.sidebar:
         st.subheader("Presets", anchor=False)
+        st.caption("Set the convolution on Parameter math and Connectivity.")
         for name, p in PRESETS.items():
             st.button(p.label, key=f"preset_{name}", help=p.blurb, on_click=apply_preset, args=(name,),
                       width="stretch")
@@ -503,7 +529,8 @@ def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
     from .forms import compare_forms as compare
 
     try:
-        return compare(spec, device, dtype), None
+        with steady_timing(device):
+            return compare(spec, device, dtype, budget_s=0.6), None
     except torch_oom_errors() as e:
         return None, f"The {device.upper()} ran out of memory for this size ({first_line(e)}). Lower the channels " \
                      "or the input size, or pick the CPU in the sidebar."
@@ -538,14 +565,24 @@ def block_code(cfg) -> str:
     return code(cfg)
 
 
-TIMING_LOCK = threading.Lock()  # one measurement at a time per process: sessions would slow each other down
+CPU_TIMING_NOTE = ("CPU timings run on one thread, one measurement at a time on this server: the steadiest "
+                   "numbers on a shared machine. The Performance lab lets you choose the thread count.")
+
+
+@contextmanager
+def steady_timing(device: str):
+    """Serialise measurements with the lab's lock and, on the CPU, time on one thread (restored after)."""
+    from .lab import RUN_LOCK, cpu_threads
+
+    with RUN_LOCK, cpu_threads(1 if device == "cpu" else None):
+        yield
 
 
 def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple[Any, str | None]:
     """Return (BlockTiming, None) or (None, a message for the page), one measurement per process at a time."""
     from .block_timing import DeviceOutOfMemory, time_block as timed
 
-    with TIMING_LOCK:
+    with steady_timing(device):
         try:
             return timed(cfg, device, dtype, budget_s, progress), None
         except DeviceOutOfMemory as e:
@@ -606,13 +643,6 @@ def stage_table(model_name: str, image_size: int = 224):
 # Per-image results are st.cache_data entries keyed by the image's hash and the layer, so a
 # rerun that only changes the group page or the target reads them back.
 
-import contextvars  # noqa: E402  (kept inside this section on purpose: see the comment at the top)
-import hashlib  # noqa: E402
-import logging  # noqa: E402
-import os  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 _IMAGE_LOG = logging.getLogger("resnext_viz.image_lessons")
 IMAGE_VARIANT = "IMAGENET1K_V2"  # the weights asked for; its resize/crop also prepare uploads
@@ -998,9 +1028,6 @@ def page_link_or_text(path: str, label: str) -> None:
 
 
 # ---------------------------------------------------------------- performance lab
-
-import os  # noqa: E402  (kept in this section so the lab's glue stays in one place)
-import time  # noqa: E402
 
 # The lab's controls. URL names carry a lab_ prefix so they never mix with another page's
 # 'batch' or 'dtype'. Torch (via resnext_viz.lab) is imported only when the lab page runs.

@@ -18,7 +18,8 @@ def test_cardinality_reproduces_table_2_and_cites_table_3():
     assert rows[1] == (64, 69_632) and rows[2] == (40, 69_760) and rows[4] == (24, 69_888)
     assert rows[8] == (14, 71_456) and rows[32] == (4, 70_144)
     cited = dict(zip(df["C"], df["top-1 error % (paper, cited)"]))
-    assert cited[32] == 22.2 and cited[1] == 23.9
+    assert cited[32] == "22.2" and cited[1] == "23.9" and cited[2] == "23.0"
+    assert cited[16] == "—"  # not in the paper: a dash, never None
     assert "cited, not computed here" in " ".join(c.value for c in at.caption)
 
 

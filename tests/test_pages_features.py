@@ -110,7 +110,10 @@ def test_gradients_page_defaults_show_bars_and_the_notice():
     assert "Random weights" in " ".join(w.value for w in at.warning)
     metas = figures(at)
     assert [m["figure"] for m in metas] == ["grad_norms", "grad_norms", "locality"]
-    assert metas[0]["kind"] == "weight" and metas[0]["groups"] == 32 and metas[0]["target_group"] is None
+    # the default target is group 0's energy: the lesson (gradient stays in its group) shows at once
+    assert metas[0]["kind"] == "weight" and metas[0]["groups"] == 32 and metas[0]["target_group"] == 0
+    at.selectbox(key="grad_target").set_value("class").run()
+    assert not at.exception and figures(at)[0]["target_group"] is None
     assert "random weights: the class means nothing" in at.selectbox(key="grad_class").label
     assert at.selectbox(key="grad_class").value == -1  # the top-1 class by default
 
@@ -244,7 +247,7 @@ def test_bad_gradient_url_values_fall_back():
     assert not at.exception
     notes = " ".join(w.value for w in at.warning)
     assert "**group**" in notes and "**target**" in notes and "**class**" in notes
-    assert at.selectbox(key="grad_group").value == 0 and at.selectbox(key="grad_target").value == "class"
+    assert at.selectbox(key="grad_group").value == 0 and at.selectbox(key="grad_target").value == "group"
 
 
 # ---------------------------------------------------------------- the Block builder's block
@@ -314,5 +317,6 @@ def test_with_a_weights_file_the_pages_show_predictions(monkeypatch, tmp_path):
     assert "from your file" in at.success[0].value
     assert "The network's top-5 guesses:" in text(at)
     at.switch_page(GRAD).run()
+    at.selectbox(key="grad_target").set_value("class").run()
     assert not at.exception and at.selectbox(key="grad_class").label == "Class"
     assert at.selectbox(key="grad_class").options[0].startswith("top-1: ")
