@@ -121,3 +121,7 @@ def test_formatting():
     assert cm.fmt_int(73728) == "73,728"
     assert cm.fmt_bytes(802816) == "784.0 KiB"
     assert cm.fmt_count(6_718_464) == "6.72 M"
+
+
+def test_percent_never_rounds_up_to_a_full_hundred():
+    assert cm.fmt_pct(1 - 1 / 8192) == "99.99%" and cm.fmt_pct(1.0) == "100.0%"

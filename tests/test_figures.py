@@ -86,3 +86,22 @@ def test_palette_is_shared_and_distinct():
 def test_extreme_layers_build_and_serialise(args):
     fig = F.bipartite(*args)
     assert json.loads(fig.to_json())["layout"]["meta"]["edges"] == args[0] * args[1] // args[2]
+
+
+def test_connection_mask_highlight_greys_other_groups():
+    fig = F.connection_mask(64, 128, 32, highlight=3)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[0, 0]) and z[12, 6] == 3                 # group 0 greyed, group 3 keeps its colour
+    grey = np.asarray(fig.data[1].z, dtype=float)
+    assert grey[0, 0] == 0 and np.isnan(grey[12, 6]) and fig.data[1].name == "other groups"
+
+
+def test_weight_slices_label_the_highlighted_group():
+    texts = [a.text for a in F.weight_slices(cm.ConvSpec(), highlight=20).layout.annotations]
+    assert any(t.startswith("group 20: W[80:84] reads x[40:42]") for t in texts)
+
+
+def test_yellow_text_is_darkened_for_readability():
+    from resnext_viz.palette import group_text_color
+
+    assert group_text_color(6) != group_color(6) and group_text_color(0) == group_color(0)

@@ -1,5 +1,7 @@
 """Block-lesson figures compared by structure."""
 
+import pytest
+
 from resnext_viz import cardinality as card
 from resnext_viz import figures_blocks as fb
 from resnext_viz import model_stats as ms
@@ -49,3 +51,10 @@ def test_side_by_side_table_totals():
     rows = ms.side_by_side(a, b, "R", "X")
     assert rows[-1]["params, R"] == 25_557_032 and rows[-1]["params, X"] == 25_028_904
     assert rows[2]["X"].startswith("[1×1, 256; 3×3, 256, C=32")
+
+
+def test_forms_times_whiskers_are_the_quartiles():
+    fig = fb.forms_times({"a": (4.0, 5.0, 7.0), "c": (1.5, 1.8, 1.9)}, {"a": "(a)", "c": "(c)"})
+    bar = fig.data[0]
+    assert list(bar.y) == [5.0, 1.8]
+    assert list(bar.error_y.array) == [2.0, pytest.approx(0.1)] and list(bar.error_y.arrayminus) == [1.0, pytest.approx(0.3)]
