@@ -176,7 +176,7 @@ def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dic
         marker_color=NEUTRAL, customdata=list(zip(q1, q3)),
         hovertemplate="%{x}: %{y:.3f} ms median (quartiles %{customdata[0]:.3f}–%{customdata[1]:.3f})"
                       "<extra></extra>"))
-    fig.update_yaxes(title_text="median time, ms (bars: interquartile range)", rangemode="tozero")
+    fig.update_yaxes(title_text="median time, ms (whiskers: quartiles)", rangemode="tozero")
     return base_layout(fig, "Same arithmetic, different speed", 360, {"figure": "forms_times", "forms": keys})
 
 
