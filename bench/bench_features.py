@@ -36,7 +36,7 @@ from resnext_viz.weights import load_model  # noqa: E402
 from tests.imagecases import big_jpeg  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Row  # noqa: E402
+from common import Row, median_time  # noqa: E402
 from common import report as write_report  # noqa: E402
 
 TARGET_MS = 500.0  # server time per upload, decode to statistics, model load excluded
@@ -64,14 +64,7 @@ def reset_peak_rss() -> None:
 
 def timed(fn, repeats: int, warmup: int = 2) -> list[float]:
     """Return `repeats` wall times of fn(), in milliseconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return times
+    return [t * 1000.0 for t in median_time(fn, repeats, warmup)[1]]
 
 
 def summary(times: list[float]) -> dict[str, float]:
