@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from torch.utils import benchmark  # noqa: E402
 
-from resnext_viz.block_builder import BlockConfig  # noqa: E402
-from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
+from resnext_viz.blocks.builder import BlockConfig  # noqa: E402
+from resnext_viz.blocks.timing import BlockStep, time_block  # noqa: E402
 from resnext_viz.timing import steady_cpu_allocator  # noqa: E402
 
 CONFIGS = {

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))  # run as a script: make resnext_viz and tests imp
 
 import torch  # noqa: E402
 
-from resnext_viz.images import decode_image, preprocess  # noqa: E402
-from resnext_viz.probes import (GradTarget, block_diagonality, by_group, capture_activation,  # noqa: E402
+from resnext_viz.inside.images import decode_image, preprocess  # noqa: E402
+from resnext_viz.inside.probes import (GradTarget, block_diagonality, by_group, capture_activation,  # noqa: E402
                                 channel_correlation, gradient_locality, group_energy, layer_gradients)
-from resnext_viz.weights import load_model  # noqa: E402
+from resnext_viz.inside.weights import load_model  # noqa: E402
 from tests.imagecases import big_jpeg  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -6,9 +6,9 @@ import time
 
 from common import Row, median_time, report
 
-from resnext_viz import conv_math as cm
+from resnext_viz.conv import arithmetic as cm
 from resnext_viz import export as ex
-from resnext_viz import figures as F
+from resnext_viz.conv import figures as F
 
 
 def main() -> int:

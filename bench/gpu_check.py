@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from resnext_viz.block_builder import BlockConfig  # noqa: E402
-from resnext_viz.block_timing import BlockStep, time_block  # noqa: E402
-from resnext_viz.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
-from resnext_viz import lab, lab_reference  # noqa: E402
+from resnext_viz.blocks.builder import BlockConfig  # noqa: E402
+from resnext_viz.blocks.timing import BlockStep, time_block  # noqa: E402
+from resnext_viz.blocks.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
+from resnext_viz.lab import sweep as lab
+from resnext_viz.lab import reference as lab_reference  # noqa: E402
 from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
 
 TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from resnext_viz import cardinality as card
-from resnext_viz import figures_blocks as fb
+from resnext_viz.blocks import cardinality as card
+from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
 
 ui.require_app()

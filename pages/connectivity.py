@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from resnext_viz import connectivity as cx
-from resnext_viz import conv_math as cm
-from resnext_viz import figures, ui
+from resnext_viz.conv import connectivity as cx
+from resnext_viz.conv import arithmetic as cm
+from resnext_viz import ui
+from resnext_viz.conv import figures
 
 ui.require_app()
 

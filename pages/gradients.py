@@ -4,8 +4,9 @@ import inspect
 
 import streamlit as st
 
-from resnext_viz import figures_features as ff
-from resnext_viz import probes, ui
+from resnext_viz.inside import figures as ff
+from resnext_viz import ui
+from resnext_viz.inside import probes
 
 ui.require_app()
 

@@ -5,9 +5,10 @@ from functools import partial
 
 import streamlit as st
 
-from resnext_viz import feature_probe as fp
-from resnext_viz import figures_features as ff
-from resnext_viz import probes, ui
+from resnext_viz.inside import summaries as fp
+from resnext_viz.inside import figures as ff
+from resnext_viz import ui
+from resnext_viz.inside import probes
 
 ui.require_app()
 

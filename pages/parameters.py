@@ -4,8 +4,9 @@ import inspect
 
 import streamlit as st
 
-from resnext_viz import conv_math as cm
-from resnext_viz import figures, ui
+from resnext_viz.conv import arithmetic as cm
+from resnext_viz import ui
+from resnext_viz.conv import figures
 
 ui.require_app()
 

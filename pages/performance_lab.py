@@ -4,7 +4,10 @@ import inspect
 
 import streamlit as st
 
-from resnext_viz import figures_lab, lab, lab_reference, ui
+from resnext_viz import ui
+from resnext_viz.lab import figures as figures_lab
+from resnext_viz.lab import sweep as lab
+from resnext_viz.lab import reference as lab_reference
 
 ui.require_app()
 

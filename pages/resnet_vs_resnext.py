@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from resnext_viz import figures_blocks as fb
+from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
-from resnext_viz.conv_math import fmt_int
+from resnext_viz.conv.arithmetic import fmt_int
 
 ui.require_app()
 

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from resnext_viz import figures, ui
-from resnext_viz import figures_blocks as fb
+from resnext_viz import ui
+from resnext_viz.conv import figures
+from resnext_viz.blocks import figures as fb
 
 ui.require_app()
 

@@ -8,10 +8,10 @@ import io
 import pytest
 import torch
 
-from resnext_viz import block_timing
-from resnext_viz.block_builder import (BlockConfig, block_code, build_block, flop_counter_macs, layer_table,
+from resnext_viz.blocks import timing as block_timing
+from resnext_viz.blocks.builder import (BlockConfig, block_code, build_block, flop_counter_macs, layer_table,
                                        output_shape)
-from resnext_viz.block_timing import BlockStep, DeviceOutOfMemory, time_block
+from resnext_viz.blocks.timing import BlockStep, DeviceOutOfMemory, time_block
 
 CONFIGS = [
     BlockConfig(batch=2),  # ResNeXt-50 stage 1, 32x4d

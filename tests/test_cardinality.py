@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from resnext_viz.block_builder import flop_counter_macs
-from resnext_viz.cardinality import (TABLE2_PAPER, TABLE3_SOURCE, TABLE3_TOP1_ERROR, fixed_width_rows,
+from resnext_viz.blocks.builder import flop_counter_macs
+from resnext_viz.blocks.cardinality import (TABLE2_PAPER, TABLE3_SOURCE, TABLE3_TOP1_ERROR, fixed_width_rows,
                                      solve_preserved_complexity, template_macs, template_params)
 
 # Table 2 (C, d, params, GMACs at 56x56), params = eq. 4 evaluated exactly.

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resnext_viz import connectivity as cx
+from resnext_viz.conv import connectivity as cx
 
 CASES = [(64, 128, 32), (12, 18, 3), (8, 8, 8), (6, 10, 1), (96, 60, 12)]
 

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnext_viz import conv_math as cm
-from resnext_viz.torch_check import pytorch_counts
+from resnext_viz.conv import arithmetic as cm
+from resnext_viz.conv.torch_check import pytorch_counts
 
 
 @st.composite

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from resnext_viz.block_builder import BlockConfig
-from resnext_viz.block_timing import time_block
-from resnext_viz.forms import FormSpec, compare_forms
+from resnext_viz.blocks.builder import BlockConfig
+from resnext_viz.blocks.timing import time_block
+from resnext_viz.blocks.forms import FormSpec, compare_forms
 from resnext_viz.timing import list_devices, measure
 
 CUDA = next(d for d in list_devices() if d.name == "cuda")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import require_chromium
 from resnext_viz import export as ex
-from resnext_viz import figures as F
+from resnext_viz.conv import figures as F
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from resnext_viz import conv_math as cm
-from resnext_viz import figures as F
+from resnext_viz.conv import arithmetic as cm
+from resnext_viz.conv import figures as F
 from resnext_viz.palette import FADED, GROUP_COLORS, group_color
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from resnext_viz import cardinality as card
-from resnext_viz import figures_blocks as fb
-from resnext_viz import model_stats as ms
-from resnext_viz.block_builder import BlockConfig, layer_table
+from resnext_viz.blocks import cardinality as card
+from resnext_viz.blocks import figures as fb
+from resnext_viz.blocks import stages as ms
+from resnext_viz.blocks.builder import BlockConfig, layer_table
 from resnext_viz.palette import group_color
 
 

@@ -9,10 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from resnext_viz import feature_probe as fp
-from resnext_viz import figures_features as ff
-from resnext_viz import images, probes
-from resnext_viz.blocks import resnext50_32x4d
+from resnext_viz.inside import summaries as fp
+from resnext_viz.inside import figures as ff
+from resnext_viz.inside import images
+from resnext_viz.inside import probes
+from resnext_viz.blocks.resnet import resnext50_32x4d
 from resnext_viz.palette import GROUP_COLORS, group_color
 
 
@@ -166,7 +167,7 @@ def test_pool_step_for_awkward_group_sizes():
 
 @pytest.fixture(scope="module")
 def small_model():
-    from resnext_viz.weights import _frozen, _seeded_init
+    from resnext_viz.inside.weights import _frozen, _seeded_init
 
     model = resnext50_32x4d(device="meta").to_empty(device="cpu")
     _seeded_init(model, 0)
@@ -190,7 +191,7 @@ def test_locality_heatmaps_from_the_probe(small_model):
 
 
 def test_builder_feed_points_and_messages(small_model):
-    from resnext_viz.block_builder import BlockConfig
+    from resnext_viz.blocks.builder import BlockConfig
 
     assert list(fp.feed_points(small_model)) == [64, 256, 512, 1024, 2048]
     x, _ = images.preprocess(images.sample_images()["rings"], 232, 224)

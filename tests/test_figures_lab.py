@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from resnext_viz import figures_lab as FL
-from resnext_viz import lab, lab_reference
-from resnext_viz.lab import LabConfig, LabResult
-from resnext_viz.lab_reference import ANCHOR_LABEL
+from resnext_viz.lab import figures as FL
+from resnext_viz.lab import sweep as lab
+from resnext_viz.lab import reference as lab_reference
+from resnext_viz.lab.sweep import LabConfig, LabResult
+from resnext_viz.lab.reference import ANCHOR_LABEL
 from resnext_viz.timing import Timing
 
 RAW = json.loads(lab_reference.ANCHOR_PATH.read_text())  # the shipped H100 numbers, read independently of the loader

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from resnext_viz.block_builder import flop_counter_macs
-from resnext_viz.forms import (FormSpec, block_diagonal, branch_slices, build_forms, compare_forms,
+from resnext_viz.blocks.builder import flop_counter_macs
+from resnext_viz.blocks.forms import (FormSpec, block_diagonal, branch_slices, build_forms, compare_forms,
                                init_form_weights)
 
 SPECS = [

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from resnext_viz.images import (IMAGENET_MEAN, IMAGENET_STD, SAMPLE_LESSONS, DecodedImage, ImageRejected,
+from resnext_viz.inside.images import (IMAGENET_MEAN, IMAGENET_STD, SAMPLE_LESSONS, DecodedImage, ImageRejected,
                                 decode_image, preprocess, sample_images)
 from tests.imagecases import ACCEPTED, big_jpeg, image_cases
 

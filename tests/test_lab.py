@@ -12,10 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnext_viz import lab, lab_reference
-from resnext_viz.block_timing import DeviceOutOfMemory
-from resnext_viz.cardinality import TABLE2_PAPER
-from resnext_viz.lab import LabConfig
+from resnext_viz.lab import sweep as lab
+from resnext_viz.lab import reference as lab_reference
+from resnext_viz.blocks.timing import DeviceOutOfMemory
+from resnext_viz.blocks.cardinality import TABLE2_PAPER
+from resnext_viz.lab.sweep import LabConfig
 
 TINY = dict(channels=8, size=6, batch=2, budget_s=2.0)
 

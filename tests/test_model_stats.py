@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from torch import nn
 
-from resnext_viz.blocks import MODEL_FACTORIES
-from resnext_viz.depth import depth2_max_abs_diff, depth_comparison
-from resnext_viz.model_stats import stage_table
+from resnext_viz.blocks.resnet import MODEL_FACTORIES
+from resnext_viz.blocks.depth import depth2_max_abs_diff, depth_comparison
+from resnext_viz.blocks.stages import stage_table
 
 # (parameters, conv+linear GMACs) from REFERENCE.md (torchvision's model cards).
 REFERENCE = {

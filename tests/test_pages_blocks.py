@@ -109,7 +109,7 @@ def test_resnet_vs_resnext_totals():
 
 
 def test_block_builder_out_of_memory_is_a_message(monkeypatch):
-    from resnext_viz import block_timing
+    from resnext_viz.blocks import timing as block_timing
 
     def oom(*args, **kwargs):
         raise block_timing.DeviceOutOfMemory("The block did not fit in CUDA memory: lower the batch or the input "

@@ -7,8 +7,11 @@ import logging
 
 import pytest
 
-from resnext_viz import feature_probe as fp
-from resnext_viz import images, probes, ui, weights
+from resnext_viz.inside import summaries as fp
+from resnext_viz import ui
+from resnext_viz.inside import images
+from resnext_viz.inside import probes
+from resnext_viz.inside import weights
 from tests.conftest import run_page
 from tests.imagecases import ACCEPTED, big_jpeg, image_cases
 

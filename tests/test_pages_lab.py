@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from resnext_viz.conv_math import divisors
+from resnext_viz.conv.arithmetic import divisors
 from tests.conftest import run_page
 
 LAB = "pages/performance_lab.py"

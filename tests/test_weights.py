@@ -11,8 +11,8 @@ import urllib.error
 import pytest
 import torch
 
-from resnext_viz import weights
-from resnext_viz.weights import (CHUNK_BYTES, WEIGHTS, WeightsSpec, imagenet_classes, load_model, random_model,
+from resnext_viz.inside import weights
+from resnext_viz.inside.weights import (CHUNK_BYTES, WEIGHTS, WeightsSpec, imagenet_classes, load_model, random_model,
                                  top_k)
 
 X = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(7))  # small input: fast forward

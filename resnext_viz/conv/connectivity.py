@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv_math import group_problem
+from resnext_viz.conv.arithmetic import group_problem
 
 # Above this many edges a diagram draws one band per group instead of every edge:
 # 64 -> 128 dense (8,192 edges) still draws edge by edge, 2048 -> 2048 at G=32 does not.

@@ -25,8 +25,8 @@ from urllib.request import Request, urlopen
 import torch
 from torch import nn
 
-from resnext_viz.blocks import MODEL_FACTORIES, ResNet
-from resnext_viz.images import IMAGENET_MEAN, IMAGENET_STD
+from resnext_viz.blocks.resnet import MODEL_FACTORIES, ResNet
+from resnext_viz.inside.images import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "OFFLINE_ENV",

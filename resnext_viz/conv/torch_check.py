@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .conv_math import ConvSpec
+from resnext_viz.conv.arithmetic import ConvSpec
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
-from .figures import base_layout
-from .palette import group_color
+from resnext_viz.blocks.cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
+from resnext_viz.conv.figures import base_layout
+from resnext_viz.palette import group_color
 
 NEUTRAL = "rgba(128, 128, 128, 0.55)"
 MAX_BRANCHES_DRAWN = 4  # a form diagram draws this many branches, then "…"

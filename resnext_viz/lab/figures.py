@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .figures import base_layout
-from .lab import LabResult
-from .lab_reference import ANCHOR_LABEL, Anchor
-from .palette import group_color
+from resnext_viz.conv.figures import base_layout
+from resnext_viz.lab.sweep import LabResult
+from resnext_viz.lab.reference import ANCHOR_LABEL, Anchor
+from resnext_viz.palette import group_color
 
 IDEAL_COLOR = "rgba(128, 128, 128, 0.9)"  # neutral grey: readable on light and dark themes
 YOURS = {"grouped kernel": group_color(0), "per-group loop": group_color(3), "bottleneck": group_color(0)}

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import probes
-from .block_builder import BlockConfig, build_block
-from .blocks import ResNet
+from resnext_viz.inside import probes
+from resnext_viz.blocks.builder import BlockConfig, build_block
+from resnext_viz.blocks.resnet import ResNet
 
 __all__ = [
     "BUILDER_MAX_ELEMENTS",
@@ -245,7 +245,7 @@ def builder_features(model: ResNet, cfg: BlockConfig, x: torch.Tensor, seed: int
 
 def predictions(model: ResNet, x: torch.Tensor, class_names, k: int = 5) -> tuple[list[tuple[str, float]], int]:
     """Return the top-k (class name, probability) and the index of the top-1 class for the input x."""
-    from .weights import top_k
+    from resnext_viz.inside.weights import top_k
 
     with torch.no_grad():
         logits = model(x)  # (1, classes); eval mode, nothing updated

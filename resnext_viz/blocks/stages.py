@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import MODEL_FACTORIES, BasicBlock, Bottleneck, ResNet
+from resnext_viz.blocks.resnet import MODEL_FACTORIES, BasicBlock, Bottleneck, ResNet
 
 __all__ = ["StageRow", "StageTable", "stage_table"]
 

@@ -14,9 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import connectivity as cx
-from .conv_math import ConvSpec, GroupSweepRow, fmt_int
-from .palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
+from resnext_viz.conv import connectivity as cx
+from resnext_viz.conv.arithmetic import ConvSpec, GroupSweepRow, fmt_int
+from resnext_viz.palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
 GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible gap between them

@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .block_builder import BlockConfig, build_block
-from .block_timing import DeviceOutOfMemory
-from .cardinality import TABLE2_PAPER, solve_preserved_complexity, template_params
-from .conv_math import divisors
-from .timing import WIDE_SPREAD, Timing, check_dtype, measure, resolve_device, steady_cpu_allocator, synchronize
+from resnext_viz.blocks.builder import BlockConfig, build_block
+from resnext_viz.blocks.timing import DeviceOutOfMemory
+from resnext_viz.blocks.cardinality import TABLE2_PAPER, solve_preserved_complexity, template_params
+from resnext_viz.conv.arithmetic import divisors
+from resnext_viz.timing import WIDE_SPREAD, Timing, check_dtype, measure, resolve_device, steady_cpu_allocator, synchronize
 
 __all__ = [
     "LAB_DTYPES",

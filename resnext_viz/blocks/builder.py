@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import Bottleneck, conv1x1
+from resnext_viz.blocks.resnet import Bottleneck, conv1x1
 
 __all__ = [
     "BlockConfig",

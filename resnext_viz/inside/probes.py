@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnext_viz.blocks import BasicBlock, Bottleneck, ResNet
+from resnext_viz.blocks.resnet import BasicBlock, Bottleneck, ResNet
 
 __all__ = [
     "BlockDiagonality",

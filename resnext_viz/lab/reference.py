@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .lab import ELEMENT_BYTES, conv_bytes
+from resnext_viz.lab.sweep import ELEMENT_BYTES, conv_bytes
 
 __all__ = [
     "ANCHOR_PATH",
@@ -27,7 +27,7 @@ __all__ = [
     "lesson",
 ]
 
-ANCHOR_PATH = Path(__file__).resolve().parent / "data" / "gpu_anchor_h100.json"
+ANCHOR_PATH = Path(__file__).resolve().parent.parent / "data" / "gpu_anchor_h100.json"
 ANCHOR_LABEL = "H100, PyTorch 2.11, batch 64, measured"
 ANCHOR_SOURCE = ("Measured for this project on one NVIDIA H100 80GB HBM3 with PyTorch 2.11 (CUDA 13.0), "
                  "channels_last (resnext_viz/data/gpu_anchor_h100.json): one 3×3 convolution 128 → 128 at batch 64 "

@@ -20,8 +20,8 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
-from .figures import base_layout
-from .palette import group_color
+from resnext_viz.conv.figures import base_layout
+from resnext_viz.palette import group_color
 
 __all__ = [
     "MAP_COLORSCALE",

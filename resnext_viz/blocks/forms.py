@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from .timing import Timing, check_dtype, measure, resolve_device
+from resnext_viz.timing import Timing, check_dtype, measure, resolve_device
 
 __all__ = [
     "FormSpec",

@@ -13,8 +13,8 @@ from typing import Callable
 
 import torch
 
-from .block_builder import BlockConfig, build_block, layer_table
-from .timing import Timing, check_dtype, measure, resolve_device, synchronize
+from resnext_viz.blocks.builder import BlockConfig, build_block, layer_table
+from resnext_viz.timing import Timing, check_dtype, measure, resolve_device, synchronize
 
 __all__ = ["BlockStep", "BlockTiming", "DeviceOutOfMemory", "time_block"]
 

@@ -26,8 +26,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import conv_math as cm
-from . import export as ex
+from resnext_viz.conv import arithmetic as cm
+from resnext_viz import export as ex
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                  "toImageButtonOptions": {"scale": 2}}
@@ -412,7 +412,7 @@ def warm_torch() -> None:
 @st.cache_data(show_spinner=False, max_entries=512)
 def pytorch_counts(spec: cm.ConvSpec):
     """Return torch_check.pytorch_counts(spec), cached per configuration."""
-    from .torch_check import pytorch_counts as counts
+    from resnext_viz.conv.torch_check import pytorch_counts as counts
 
     return counts(spec)
 
@@ -423,7 +423,7 @@ def pytorch_counts(spec: cm.ConvSpec):
 @st.cache_resource(show_spinner=False)
 def devices():
     """Return timing.list_devices(), probed once per process (CUDA/MPS do not appear mid-run)."""
-    from .timing import list_devices
+    from resnext_viz.timing import list_devices
 
     return list_devices()
 
@@ -489,7 +489,7 @@ def block_values() -> dict:
 
 def block_config_from(values: dict):
     """Return the BlockConfig of blk_* values (raises ValueError with a learner-facing sentence)."""
-    from .block_builder import BlockConfig
+    from resnext_viz.blocks.builder import BlockConfig
 
     return BlockConfig(**{f.key.removeprefix("blk_"): values[f.key] for f in BLOCK_FIELDS})
 
@@ -502,7 +502,7 @@ def current_block_config():
 @st.cache_data(show_spinner=False, max_entries=256)
 def preserved_complexity(budget: int, cardinalities: tuple[int, ...], channels: int, hw: int):
     """Return cardinality.solve_preserved_complexity rows (cached; raises ValueError on bad input)."""
-    from .cardinality import solve_preserved_complexity
+    from resnext_viz.blocks.cardinality import solve_preserved_complexity
 
     return solve_preserved_complexity(budget, cardinalities, channels, channels, hw)
 
@@ -510,14 +510,14 @@ def preserved_complexity(budget: int, cardinalities: tuple[int, ...], channels: 
 @st.cache_data(show_spinner=False, max_entries=256)
 def fixed_width(width: int, channels: int, hw: int):
     """Return cardinality.fixed_width_rows (cached)."""
-    from .cardinality import fixed_width_rows
+    from resnext_viz.blocks.cardinality import fixed_width_rows
 
     return fixed_width_rows(width, channels, channels, hw)
 
 
 def form_spec(values: dict):
     """Return forms.FormSpec from page values (raises ValueError with a learner-facing sentence)."""
-    from .forms import FormSpec
+    from resnext_viz.blocks.forms import FormSpec
 
     return FormSpec(c_in=values["c_in"], C=values["C"], d=values["d"], c_out=values["c_out"],
                     stride=values["stride"], height=values["h"], width=values["w"])
@@ -526,7 +526,7 @@ def form_spec(values: dict):
 @st.cache_data(show_spinner=False, max_entries=64)
 def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
     """Return (forms.compare_forms result, None) or (None, a message); `nonce` forces a fresh measurement."""
-    from .forms import compare_forms as compare
+    from resnext_viz.blocks.forms import compare_forms as compare
 
     try:
         with steady_timing(device):
@@ -540,7 +540,7 @@ def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
 
 def branch_slices(spec):
     """Return forms.branch_slices(spec)."""
-    from .forms import branch_slices as slices
+    from resnext_viz.blocks.forms import branch_slices as slices
 
     return slices(spec)
 
@@ -550,7 +550,7 @@ def block_tables(cfg):
     """Return (layer_table, PyTorch's own counts {'params', 'macs'}) of a block, both on the meta device."""
     import torch
 
-    from .block_builder import build_block, flop_counter_macs, layer_table
+    from resnext_viz.blocks.builder import build_block, flop_counter_macs, layer_table
 
     meta = build_block(cfg, device="meta")
     x = torch.empty(cfg.batch, cfg.inplanes, cfg.height, cfg.width, device="meta")  # (B, C_in, H, W)
@@ -560,7 +560,7 @@ def block_tables(cfg):
 
 def block_code(cfg) -> str:
     """Return block_builder.block_code(cfg)."""
-    from .block_builder import block_code as code
+    from resnext_viz.blocks.builder import block_code as code
 
     return code(cfg)
 
@@ -572,7 +572,7 @@ CPU_TIMING_NOTE = ("CPU timings run on one thread, one measurement at a time on 
 @contextmanager
 def steady_timing(device: str):
     """Serialise measurements with the lab's lock and, on the CPU, time on one thread (restored after)."""
-    from .lab import RUN_LOCK, cpu_threads
+    from resnext_viz.lab.sweep import RUN_LOCK, cpu_threads
 
     with RUN_LOCK, cpu_threads(1 if device == "cpu" else None):
         yield
@@ -580,7 +580,7 @@ def steady_timing(device: str):
 
 def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple[Any, str | None]:
     """Return (BlockTiming, None) or (None, a message for the page), one measurement per process at a time."""
-    from .block_timing import DeviceOutOfMemory, time_block as timed
+    from resnext_viz.blocks.timing import DeviceOutOfMemory, time_block as timed
 
     with steady_timing(device):
         try:
@@ -593,7 +593,7 @@ def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple
 
 def depth_comparison():
     """Return depth.depth_comparison() for the ResNeXt-50 stage-1 sizes."""
-    from .depth import depth_comparison as compare
+    from resnext_viz.blocks.depth import depth_comparison as compare
 
     return compare()
 
@@ -601,14 +601,14 @@ def depth_comparison():
 @st.cache_resource(show_spinner=False)
 def depth2_check() -> float:
     """Return the float64 max difference between depth-2 paths and the wide dense module (computed once)."""
-    from .depth import depth2_max_abs_diff
+    from resnext_viz.blocks.depth import depth2_max_abs_diff
 
     return depth2_max_abs_diff()
 
 
 def side_by_side(a, b, label_a: str, label_b: str) -> list[dict]:
     """Return model_stats.side_by_side rows."""
-    from .model_stats import side_by_side as rows
+    from resnext_viz.blocks.stages import side_by_side as rows
 
     return rows(a, b, label_a, label_b)
 
@@ -628,7 +628,7 @@ def first_line(e: BaseException) -> str:
 @st.cache_resource(show_spinner="Counting the network on the meta device…")
 def stage_table(model_name: str, image_size: int = 224):
     """Return model_stats.stage_table, built once per process and shared (read-only)."""
-    from .model_stats import stage_table as table
+    from resnext_viz.blocks.stages import stage_table as table
 
     return table(model_name, image_size)
 
@@ -668,13 +668,13 @@ class ChosenImage:
 
 
 def _preprocessing():
-    from .weights import WEIGHTS
+    from resnext_viz.inside.weights import WEIGHTS
 
     return WEIGHTS[IMAGE_VARIANT]
 
 
 def _choice(img, name: str, kind: str, original_size, fmt: str, notes=()) -> ChosenImage:
-    from .images import preprocess
+    from resnext_viz.inside.images import preprocess
 
     spec = _preprocessing()
     _, crop_img = preprocess(img, spec.resize, spec.crop)
@@ -689,7 +689,7 @@ def _choice(img, name: str, kind: str, original_size, fmt: str, notes=()) -> Cho
 @st.cache_resource(show_spinner=False)
 def _sample_choice(name: str) -> ChosenImage:
     """Return a sample as a ChosenImage, made once per process and shared (never modified)."""
-    from .images import sample_images
+    from resnext_viz.inside.images import sample_images
 
     img = sample_images()[name]
     return _choice(img, name, "sample", img.size, "sample")
@@ -697,7 +697,7 @@ def _sample_choice(name: str) -> ChosenImage:
 
 def choice_from_upload(data: bytes, filename: str) -> ChosenImage:
     """Return an upload as a ChosenImage; raise images.ImageRejected with the learner-facing sentence."""
-    from .images import decode_image
+    from resnext_viz.inside.images import decode_image
 
     decoded = decode_image(data, filename, max_bytes=UPLOAD_MB * 2**20)
     return _choice(decoded.image, filename or "your picture", "upload", decoded.original_size, decoded.format,
@@ -710,7 +710,7 @@ def _uploader_key() -> str:
 
 def _on_upload(key: str) -> None:
     """Decode a new upload into the session (or remember why not); then retire the uploader's key."""
-    from .images import ImageRejected
+    from resnext_viz.inside.images import ImageRejected
 
     ss = st.session_state
     file = ss.get(key)
@@ -734,7 +734,7 @@ def _on_upload(key: str) -> None:
 
 
 def _image_options() -> list[str]:
-    from .images import SAMPLE_LESSONS
+    from resnext_viz.inside.images import SAMPLE_LESSONS
 
     return [*SAMPLE_LESSONS, *([UPLOAD_ANY] if st.session_state.get("img_upload") else [])]
 
@@ -758,7 +758,7 @@ def _image_label(upload_name: str, option: str) -> str:
 
 
 def _image_widgets(chosen_now: ChosenImage | None) -> None:
-    from .images import SAMPLE_LESSONS
+    from resnext_viz.inside.images import SAMPLE_LESSONS
 
     key = _uploader_key()
     st.file_uploader("Upload a picture", key=key, on_change=_on_upload, args=(key,), max_upload_size=UPLOAD_MB,
@@ -842,20 +842,20 @@ def _image_model(weights_file: str, offline: str, code: int = 0, _progress=None)
     of a running app; a model made of the old classes would no longer match probes.py's, so
     an edit gives a fresh model instead of a KeyError (only ever seen while developing).
     """
-    from .weights import load_model
+    from resnext_viz.inside.weights import load_model
 
     return load_model(IMAGE_VARIANT, progress=_progress)
 
 
 def _blocks_code() -> int:
-    from . import blocks
+    from resnext_viz.blocks import resnet as blocks
 
     return id(blocks.Bottleneck)
 
 
 def image_model():
     """Return the shared LoadedModel, showing download progress in the page the first time it is fetched."""
-    from .weights import OFFLINE_ENV, WEIGHTS_ENV
+    from resnext_viz.inside.weights import OFFLINE_ENV, WEIGHTS_ENV
 
     slot = st.empty()
     outside = contextvars.copy_context()  # outside the cached call: a progress bar here is not cache-replayed
@@ -887,7 +887,7 @@ def weights_notice(loaded) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _layer_infos(source: str, _model) -> list:
-    from .probes import grouped_layers
+    from resnext_viz.inside.probes import grouped_layers
 
     return grouped_layers(_model)
 
@@ -899,7 +899,7 @@ def layer_infos(loaded) -> dict:
 
 def layer_select(loaded, notices: list[str], crop: int = 224, key: str = "img_layer") -> str:
     """Draw the grouped-layer selectbox (name, channels, groups, size); return the chosen layer name."""
-    from .feature_probe import layer_label
+    from resnext_viz.inside.summaries import layer_label
 
     infos = layer_infos(loaded)
     fit_choice(LAYER_FIELD, list(infos), notices)
@@ -912,14 +912,14 @@ def layer_select(loaded, notices: list[str], crop: int = 224, key: str = "img_la
 # ---- per-image computations, cached by image hash
 
 def _x(loaded, chosen: ChosenImage):
-    from .feature_probe import network_input
+    from resnext_viz.inside.summaries import network_input
 
     return network_input(chosen.crop, loaded.mean, loaded.std)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _features_cached(image_key: str, source: str, layer: str, _loaded, _chosen):
-    from .feature_probe import layer_features
+    from resnext_viz.inside.summaries import layer_features
 
     return layer_features(_loaded.model, layer, _x(_loaded, _chosen))
 
@@ -931,7 +931,7 @@ def features(loaded, chosen: ChosenImage, layer: str):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _builder_cached(image_key: str, source: str, cfg_values: tuple, _loaded, _chosen, _cfg):
-    from .feature_probe import builder_features
+    from resnext_viz.inside.summaries import builder_features
 
     return builder_features(_loaded.model, _cfg, _x(_loaded, _chosen))
 
@@ -940,7 +940,7 @@ def builder_features(loaded, chosen: ChosenImage, cfg):
     """Return (Features, BuilderFeed) of the Block builder's block fed with this picture; ValueError if it cannot be."""
     from dataclasses import astuple
 
-    from .feature_probe import builder_problem
+    from resnext_viz.inside.summaries import builder_problem
 
     problem = builder_problem(loaded.model, cfg)  # checked before the cache: errors are not cached
     if problem:
@@ -950,7 +950,7 @@ def builder_features(loaded, chosen: ChosenImage, cfg):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _predictions_cached(image_key: str, source: str, _loaded, _chosen):
-    from .feature_probe import predictions
+    from resnext_viz.inside.summaries import predictions
 
     return predictions(_loaded.model, _x(_loaded, _chosen), _loaded.class_names)
 
@@ -970,8 +970,8 @@ def top5(loaded, chosen: ChosenImage) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def _gradients_cached(image_key: str, source: str, layer: str, kind: str, index: int, _loaded, _chosen):
-    from .feature_probe import gradient_summary
-    from .probes import GradTarget
+    from resnext_viz.inside.summaries import gradient_summary
+    from resnext_viz.inside.probes import GradTarget
 
     return gradient_summary(_loaded.model, layer, _x(_loaded, _chosen), GradTarget(kind, index))
 
@@ -983,7 +983,7 @@ def gradients(loaded, chosen: ChosenImage, layer: str, kind: str, index: int):
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def _locality_cached(image_key: str, source: str, layer: str, group: int, _loaded, _chosen):
-    from .probes import gradient_locality
+    from resnext_viz.inside.probes import gradient_locality
 
     return gradient_locality(_loaded.model, layer, _x(_loaded, _chosen), group)
 
@@ -1018,7 +1018,7 @@ def page_link_or_text(path: str, label: str) -> None:
 
     from streamlit.errors import StreamlitAPIException
 
-    if (Path(__file__).resolve().parent.parent / path).is_file():
+    if (Path(__file__).resolve().parents[2] / path).is_file():
         try:
             st.page_link(path, label=label, icon=":material/arrow_forward:")
             return
@@ -1046,8 +1046,8 @@ LAB_PROGRESS_EVERY_S = 0.5  # redraw the progress bar at most this often: the br
 
 
 def _lab_dtypes(device: str) -> list[str]:
-    from .lab import LAB_DTYPES
-    from .timing import check_dtype
+    from resnext_viz.lab.sweep import LAB_DTYPES
+    from resnext_viz.timing import check_dtype
 
     ok = []
     for name in LAB_DTYPES:
@@ -1061,7 +1061,7 @@ def _lab_dtypes(device: str) -> list[str]:
 
 def lab_controls(device: str):
     """Draw the lab's controls; return (LabConfig, None) when valid, else (None, a sentence saying what to change)."""
-    from .lab import LabConfig
+    from resnext_viz.lab.sweep import LabConfig
 
     ss = st.session_state
     notices = seed(LAB_FIELDS)
@@ -1113,8 +1113,8 @@ def lab_controls(device: str):
 
 def run_lab(cfg) -> None:
     """Run the lab's sweep with a live progress bar; keep the result in this session (see lab_result)."""
-    from .block_timing import DeviceOutOfMemory
-    from .lab import run_sweep
+    from resnext_viz.blocks.timing import DeviceOutOfMemory
+    from resnext_viz.lab.sweep import run_sweep
 
     bar = st.progress(0.0, text=f"Starting: {cfg.describe()}")
     waiting = st.empty()
