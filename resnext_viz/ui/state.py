@@ -1,0 +1,169 @@
+"""URL state and page plumbing: every control in the URL, kept across pages, and action requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+# ---------------------------------------------------------------- routing
+
+
+def require_app() -> None:
+    """Make sure this page runs inside app.py's st.navigation; call first in every page.
+
+    Because the product keeps its lessons in a folder named `pages/`, Streamlit starts in
+    its legacy "pages directory" mode and, until app.py has called st.navigation once, a
+    link straight to a lesson (e.g. /parameters after a restart) would run the page file
+    on its own: no shared sidebar, no page config. Switching the mode off and rerunning
+    sends that first request through app.py like every other.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# ---------------------------------------------------------------- URL state
+
+
+@dataclass(frozen=True)
+class Field:
+    """One control: its session key, URL name, default and allowed values."""
+
+    key: str                  # session_state key of the widget
+    url: str                  # query-parameter name
+    default: Any
+    lo: int | None = None     # bounds for ints
+    hi: int | None = None
+    label: str = ""
+    options: tuple = ()       # allowed values of a text field, or of each item of a list field
+
+    def parse(self, raw: str) -> Any:
+        """Return the value of a URL string, or raise ValueError with a sentence for the notice."""
+        if isinstance(self.default, (list, tuple)):
+            try:
+                items = [int(x) for x in raw.split(",") if x.strip()]
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a comma-separated list of whole numbers") from None
+            bad = [x for x in items if self.options and x not in self.options]
+            if bad or not items:
+                raise ValueError(f"'{raw}' has values outside {', '.join(map(str, self.options))}")
+            return items
+        if isinstance(self.default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"'{raw}' is not on/off")
+        if isinstance(self.default, int):
+            try:
+                value = int(raw.strip())
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a whole number") from None
+            if not (self.lo is None or value >= self.lo) or not (self.hi is None or value <= self.hi):
+                raise ValueError(f"{value} is outside {self.lo}–{self.hi}")
+            return value
+        if self.options and raw not in self.options:
+            raise ValueError(f"'{raw}' is not one of {', '.join(map(str, self.options))}")
+        return raw
+
+    def dump(self, value: Any) -> str:
+        """Return the URL string of a value."""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, (list, tuple)):
+            return ",".join(str(x) for x in value)
+        return str(value)
+
+
+def current_page_id() -> str:
+    """Return an id of the page being run (its script hash), '' outside a Streamlit run."""
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx else ""
+
+
+def _canon() -> dict:
+    return st.session_state.setdefault("_canon", {})
+
+
+def seed(fields: list[Field], consistent: Callable[[dict], str | None] | None = None) -> list[str]:
+    """Put every field's value in session state before its widget is drawn; return notices.
+
+    A value comes from the URL when the link carries one this session has not written
+    itself (a shared link, an edited address), else from what this session last chose
+    (kept across page switches), else the default.
+    """
+    ss = st.session_state
+    canon = _canon()
+    written = ss.setdefault("_url_written", {})
+    notices: list[str] = []
+    from_url: dict[str, Any] = {}
+    for f in fields:
+        raw = st.query_params.get(f.url)
+        if raw is None or written.get(f.url) == raw:
+            continue
+        try:
+            from_url[f.key] = f.parse(raw)
+        except ValueError as why:
+            notices.append(f"The link's **{f.label or f.url}** value was ignored ({why}); "
+                           f"using the default, {f.dump(f.default) if not isinstance(f.default, bool) else f.default}.")
+            from_url[f.key] = f.default
+    if from_url and consistent is not None:
+        trial = {f.key: from_url.get(f.key, ss.get(f.key, canon.get(f.key, f.default))) for f in fields}
+        problem = consistent(trial)
+        if problem:
+            notices.append(f"The link's settings do not fit together — {problem} "
+                           "Showing the default configuration instead.")
+            from_url = {f.key: f.default for f in fields}
+    # A widget drawn on another page is a different widget to Streamlit: re-seed its key
+    # from the remembered value whenever the page changes.
+    page = current_page_id()
+    seeded_on = ss.setdefault("_seeded_on", {})
+    for f in fields:
+        if f.key in from_url:
+            ss[f.key] = from_url[f.key]
+        elif f.key not in ss or seeded_on.get(f.key) != page:
+            ss[f.key] = canon.get(f.key, f.default)
+        seeded_on[f.key] = page
+    return notices
+
+
+def sync_url(fields: list[Field]) -> None:
+    """Remember the fields' current values across pages and mirror them in the URL."""
+    ss = st.session_state
+    canon = _canon()
+    written = ss.setdefault("_url_written", {})
+    for f in fields:
+        canon[f.key] = ss.get(f.key, f.default)
+        text = f.dump(canon[f.key])
+        written[f.url] = text
+        if st.query_params.get(f.url) != text:
+            st.query_params[f.url] = text
+
+
+def show_notices(notices: list[str]) -> None:
+    """Show the URL fallback notices, if any, at the top of the page."""
+    for n in notices:
+        st.warning(n, icon=":material/link_off:")
+
+
+
+# ---------------------------------------------------------------- action buttons
+
+
+def request_run(name: str) -> None:
+    """Button callback: remember that the action `name` was asked for (read once by run_requested)."""
+    st.session_state[f"_run_{name}"] = True
+
+
+def run_requested(name: str) -> bool:
+    """Return True once after the action's button was pressed.
+
+    Action buttons go through a callback rather than st.button's return value: the callback
+    is handled before the script runs, so the request survives however the page was reached.
+    """
+    return bool(st.session_state.pop(f"_run_{name}", False))

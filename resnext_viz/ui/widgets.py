@@ -1,0 +1,171 @@
+"""Shared page pieces: figures with their export menu, tables, the device picker, plain errors, links."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from resnext_viz import export as ex
+
+from .state import Field, seed, show_notices, sync_url
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                 "toImageButtonOptions": {"scale": 2}}
+_LOG = logging.getLogger("resnext_viz.image_lessons")
+
+# ---------------------------------------------------------------- figures and export
+
+
+@st.cache_resource(show_spinner=False)
+def browser_path() -> str | None:
+    """Return the Chrome/Chromium used for static export, looked up once per process."""
+    return ex.find_browser()
+
+
+def _export_bytes(fig: go.Figure, fmt: str) -> bytes:
+    try:
+        return ex.export(fig, fmt)
+    except ex.ExportUnavailable as e:  # shown as the file's content rather than a broken download
+        return str(e).encode("utf-8")
+
+
+def export_menu(fig: go.Figure, name: str, key: str) -> None:
+    """Draw an 'Export' popover with PNG / SVG / PDF / HTML downloads built only when clicked."""
+    have_browser = browser_path() is not None
+    with st.popover("Export", icon=":material/download:"):
+        cols = st.columns(4)
+        for col, fmt in zip(cols, ex.FORMATS):
+            disabled = fmt in ex.STATIC_FORMATS and not have_browser
+            col.download_button(fmt.upper(), data=partial(_export_bytes, fig, fmt), file_name=f"{name}.{fmt}",
+                                mime=ex.MIME[fmt], key=f"dl_{key}_{fmt}", on_click="ignore", disabled=disabled)
+        if not have_browser:
+            st.caption(ex.INSTALL_HINT)
+        else:
+            st.caption("PNG/SVG/PDF on a white background for slides; HTML is interactive and works offline.")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _decimals(v: float, most: int = 4) -> int:
+    """Return the decimals v needs, at most `most` (0.2184 -> 4, 23.0 -> 0)."""
+    text = f"{v:.{most}f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def table(records: list[dict], key: str | None = None, columns: list[str] | None = None) -> None:
+    """Show records (optionally some columns) as a dataframe, each numeric column with one number format.
+
+    Whole numbers get thousands separators, decimals the same number of places down a
+    column (at least one), and a missing value shows as an em dash instead of 'None'.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(records, columns=columns)
+    config = {}
+    for col in df.columns:
+        values = [v for v in df[col] if not _missing(v)]
+        numeric = values and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                                 for v in values)
+        if numeric:
+            whole = all(isinstance(v, (int, np.integer)) for v in values)
+            places = 0 if whole else max(1, max(_decimals(float(v)) for v in values))
+            if len(values) == len(df):
+                config[col] = st.column_config.NumberColumn(format="localized" if whole else f"%.{places}f")
+            else:
+                df[col] = ["—" if _missing(v) else f"{v:,.{places}f}" for v in df[col]]
+        elif len(values) < len(df):
+            df[col] = ["—" if _missing(v) else v for v in df[col]]
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
+
+
+def figure(fig: go.Figure, name: str, key: str) -> None:
+    """Show a figure full width with its export menu under it."""
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    export_menu(fig, name, key)
+
+
+# ---------------------------------------------------------------- torch, loaded in the background
+
+_torch_thread: threading.Thread | None = None
+
+
+def warm_torch() -> None:
+    """Start importing torch in a background thread so the first page that needs it waits less."""
+    global _torch_thread
+    if _torch_thread is None:
+        _torch_thread = threading.Thread(target=lambda: __import__("torch"), daemon=True, name="warm-torch")
+        _torch_thread.start()
+
+
+
+
+
+# ---------------------------------------------------------------- device choice (pages that run PyTorch)
+
+
+@st.cache_resource(show_spinner=False)
+def devices():
+    """Return timing.list_devices(), probed once per process (CUDA/MPS do not appear mid-run)."""
+    from resnext_viz.timing import list_devices
+
+    return list_devices()
+
+
+def device_picker(label: str = "Compute device") -> str:
+    """Draw the sidebar device choice (CPU, and CUDA/MPS only when present) and return 'cpu', 'cuda' or 'mps'."""
+    options = devices()
+    usable = [d for d in options if d.available]
+    field = Field("device", "device", "cpu", label="device")
+    notices = seed([field])
+    if st.session_state["device"] not in {d.name for d in usable}:
+        notices.append(f"The link asks for device '{st.session_state['device']}', which this server does not "
+                       "have; using the CPU.")
+        st.session_state["device"] = "cpu"
+    show_notices(notices)
+    with st.sidebar:
+        st.subheader("Device", anchor=False)
+        name = st.selectbox(label, [d.name for d in usable], key="device",
+                            format_func=lambda n: next(d.label for d in usable if d.name == n))
+        for d in options:
+            if not d.available:
+                st.caption(f"{d.label} not listed: {d.reason}.")
+    sync_url([field])
+    return name
+
+
+
+# ---- never a traceback
+
+@contextmanager
+def plain_errors(doing: str):
+    """Turn any exception raised inside the block into a plain message on the page (the traceback goes to the log)."""
+    try:
+        yield
+    except Exception as exc:  # st.stop / st.rerun are not Exceptions and pass through
+        _LOG.exception("unexpected error while %s", doing)
+        st.error(f"Something went wrong while {doing} ({type(exc).__name__}). It has been logged on the server. "
+                 "Try another picture or layer; the rest of the app keeps working.", icon=":material/error:")
+
+
+def page_link_or_text(path: str, label: str) -> None:
+    """Link to a page of this app if it exists and is registered, else name it in plain text."""
+    from pathlib import Path
+
+    from streamlit.errors import StreamlitAPIException
+
+    if (Path(__file__).resolve().parents[2] / path).is_file():
+        try:
+            st.page_link(path, label=label, icon=":material/arrow_forward:")
+            return
+        except (StreamlitAPIException, KeyError):
+            pass
+    st.markdown(f"Set the block on the **{label}** page (in the sidebar).")
