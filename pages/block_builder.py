@@ -4,6 +4,7 @@ import streamlit as st
 
 from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
+from resnext_viz.blocks import builder
 from resnext_viz.conv.arithmetic import fmt_bytes, fmt_int
 
 ui.require_app()
@@ -90,4 +91,4 @@ else:
     st.caption("Press the button to measure: warm-up first, then the median of repeats until the budget is spent.")
 
 with st.expander("PyTorch code for this block", icon=":material/code:"):
-    st.code(ui.block_code(cfg), language="python")
+    st.code(builder.block_code(cfg), language="python")

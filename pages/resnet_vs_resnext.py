@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from resnext_viz.blocks import depth, stages
 from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
 from resnext_viz.conv.arithmetic import fmt_int
@@ -41,12 +42,12 @@ st.caption(f"At {size}×{size}, one image; MACs count convolutions and the class
            "the convention behind the paper's \"4.1 vs 4.2 GFLOPs\".")
 
 ui.figure(fb.stage_comparison([base_label, next_label], [base, nxt]), f"{base_name}_vs_{next_name}", "rvr_chart")
-rows = ui.side_by_side(base, nxt, base_label, next_label)
+rows = stages.side_by_side(base, nxt, base_label, next_label)
 ui.table(rows[:-1], columns=["stage", "output", base_label, next_label])
 ui.table(rows, columns=["stage"] + [k for k in rows[0] if k.startswith(("params", "GMACs"))])
 
 st.subheader("Why not group a basic (two-layer) block?", anchor=False)
-dc = ui.depth_comparison()
+dc = depth.depth_comparison()
 st.markdown(
     f"ResNet-18/34 use blocks of two 3×3 convolutions. Split such a block into C = {dc.C} paths of width "
     f"d = {dc.d} and sum them: each path's first 3×3 reads *all* {dc.c_in} input channels, so stacking the paths "

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from resnext_viz import ui
+from resnext_viz.blocks import forms
 from resnext_viz.conv import figures
 from resnext_viz.blocks import figures as fb
 
@@ -74,7 +75,7 @@ left, right = st.columns(2, gap="large")
 with left:
     st.markdown(f"**Where each branch lives inside form (c).** Branch i is group i of the grouped 3×3, so it gets "
                 "group i's colour on every page.")
-    st.code("\n".join(s.describe() for s in ui.branch_slices(spec)[:8]) + ("\n…" if spec.C > 8 else ""),
+    st.code("\n".join(s.describe() for s in forms.branch_slices(spec)[:8]) + ("\n…" if spec.C > 8 else ""),
             language="text", wrap_lines=True)
 with right:
     ui.figure(figures.connection_mask(spec.C * spec.d, spec.C * spec.d, spec.C), "forms_blockdiag", "forms_mask")

@@ -14,9 +14,11 @@ import ctypes
 import ctypes.util
 import math
 import statistics
+import contextlib
+import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -300,3 +302,58 @@ def steady_cpu_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 2
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h> option numbers
     return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
+
+
+# ---------------------------------------------------------------- one measurement at a time, threads, out of memory
+
+RUN_LOCK = threading.Lock()  # one measurement at a time in this process (torch's thread count is process-wide)
+
+
+@contextlib.contextmanager
+def exclusive(on_wait: Callable[[], None] | None) -> Iterator[float]:
+    """Hold RUN_LOCK for the block, calling on_wait() first if another run holds it; yield seconds waited."""
+    t0 = _now()
+    if not RUN_LOCK.acquire(blocking=False):
+        if on_wait is not None:
+            on_wait()
+        RUN_LOCK.acquire()
+    try:
+        yield _now() - t0
+    finally:
+        RUN_LOCK.release()
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[int]:
+    """Set torch's CPU thread count to n for the block (None: leave it), then put the old value back."""
+    before = torch.get_num_threads()
+    if n is not None and n != before:
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+class DeviceOutOfMemory(RuntimeError):
+    """A configuration did not fit in the device's memory; the message says what to lower."""
+
+
+def is_oom(err: BaseException) -> bool:
+    """Return True when an exception means 'out of memory' (CUDA's error, or the CPU allocator's)."""
+    oom_type = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    return isinstance(err, (oom_type, MemoryError)) or (isinstance(err, RuntimeError)
+                                                        and "can't allocate memory" in str(err))
+
+
+def first_line(e: BaseException) -> str:
+    """Return the first line of an exception's message."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+@contextlib.contextmanager
+def steady_timing(device: str, on_wait: Callable[[], None] | None = None) -> Iterator[float]:
+    """Serialise measurements with RUN_LOCK and, on the CPU, time on one thread (restored after)."""
+    with exclusive(on_wait) as waited, cpu_threads(1 if device == "cpu" else None):
+        yield waited

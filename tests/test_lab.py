@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from resnext_viz.lab import result as lab_result
 from resnext_viz.lab import sweep as lab
 from resnext_viz.lab import reference as lab_reference
 from resnext_viz.blocks.timing import DeviceOutOfMemory
@@ -89,7 +90,7 @@ def test_sweep_rows_ratios_and_tables():
     table = lab.conv_table(result)
     assert [row["G"] for row in table] == [1, 2, 4, 8]
     assert {"kernel ms", "loop ms", "FLOPs ÷ dense", "FLOP/byte", "kernel GFLOP/s", "spread %"} <= set(table[0])
-    assert table[1]["kernel ms"] == lab._sig(grouped[1].median_ms) and table[1]["FLOPs ÷ dense"] == 0.5
+    assert table[1]["kernel ms"] == lab_result._sig(grouped[1].median_ms) and table[1]["FLOPs ÷ dense"] == 0.5
     assert [row["C × d"] for row in lab.bottleneck_table(result)] == ["1 × 64d", "2 × 40d", "4 × 24d", "8 × 14d",
                                                                       "32 × 4d"]
     assert any("G = 8" in line for line in lab.findings(result))

@@ -57,6 +57,11 @@ TABLE3_TOP1_ERROR: tuple[CitedResult, ...] = (
 )
 
 
+# (lo, hi) of every input: the solver, the page's widgets and its URL fields all read these.
+BOUNDS = {"budget": (1, 10**9), "channels": (1, 4096), "hw": (1, 512), "width": (1, 4096),
+          "cardinality": (1, 1024)}
+
+
 def _check_int(name: str, value: int, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be a whole number, got {value!r}.")
@@ -99,15 +104,15 @@ def solve_preserved_complexity(budget: int = RESNET50_TEMPLATE_PARAMS,
                                cardinalities: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64),
                                c_in: int = 256, c_out: int = 256, hw: int = 56) -> list[CardinalityRow]:
     """Return, per cardinality, the d that keeps the template's parameters closest to `budget`."""
-    _check_int("budget", budget, 1, 10**9)
-    _check_int("c_in", c_in, 1, 4096)
-    _check_int("c_out", c_out, 1, 4096)
-    _check_int("hw", hw, 1, 512)
+    _check_int("budget", budget, *BOUNDS["budget"])
+    _check_int("c_in", c_in, *BOUNDS["channels"])
+    _check_int("c_out", c_out, *BOUNDS["channels"])
+    _check_int("hw", hw, *BOUNDS["hw"])
     cards = tuple(cardinalities)
     if not cards:
         raise ValueError("give at least one cardinality, e.g. 1, 2, 4, 8, 32.")
     for C in cards:
-        _check_int("each cardinality", C, 1, 1024)
+        _check_int("each cardinality", C, *BOUNDS["cardinality"])
     if len(set(cards)) != len(cards):
         raise ValueError(f"each cardinality should appear once, got {list(cards)}.")
     paper = {(C, d) for C, d, _ in TABLE2_PAPER}
@@ -137,10 +142,10 @@ class FixedWidthRow:
 
 def fixed_width_rows(width: int = 128, c_in: int = 256, c_out: int = 256, hw: int = 56) -> list[FixedWidthRow]:
     """Return one row per C dividing `width`: the 1x1s keep their size, the 3x3 shrinks as 1/C."""
-    _check_int("width", width, 1, 4096)
-    _check_int("c_in", c_in, 1, 4096)
-    _check_int("c_out", c_out, 1, 4096)
-    _check_int("hw", hw, 1, 512)
+    _check_int("width", width, *BOUNDS["width"])
+    _check_int("c_in", c_in, *BOUNDS["channels"])
+    _check_int("c_out", c_out, *BOUNDS["channels"])
+    _check_int("hw", hw, *BOUNDS["hw"])
     return [FixedWidthRow(C, width // C, template_params(C, width // C, c_in, c_out), 9 * (width // C) ** 2 * C,
                           template_macs(C, width // C, c_in, c_out, hw))
             for C in range(1, width + 1) if width % C == 0]

@@ -42,6 +42,13 @@ FORM_NAMES = {
 PAIRS = (("a", "b"), ("a", "c"), ("b", "c"))
 
 
+MAX_CHANNELS = 4096  # c_in, c_out and the grouped width C x d
+MAX_FEATURE_ELEMENTS = 2**26  # the largest feature map of the comparison (256 MB in float32)
+# (lo, hi) of every whole-number field: the validator, the widgets and the URL fields all read these.
+BOUNDS = {"c_in": (1, MAX_CHANNELS), "C": (1, 512), "d": (1, MAX_CHANNELS), "c_out": (1, MAX_CHANNELS),
+          "stride": (1, 2), "height": (1, 512), "width": (1, 512), "batch": (1, 256)}
+
+
 @dataclass(frozen=True)
 class FormSpec:
     """One aggregated transformation and its input; raises ValueError when it cannot be built."""
@@ -60,19 +67,18 @@ class FormSpec:
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ValueError(f"{f.name} must be a whole number, got {v!r}.")
-        for name, hi in (("c_in", 4096), ("C", 512), ("d", 4096), ("c_out", 4096), ("height", 512),
-                         ("width", 512), ("batch", 256)):
+        for name, (lo, hi) in BOUNDS.items():
             v = getattr(self, name)
-            if not 1 <= v <= hi:
-                raise ValueError(f"{name} must be between 1 and {hi}, got {v}.")
+            if name != "stride" and not lo <= v <= hi:
+                raise ValueError(f"{name} must be between {lo} and {hi}, got {v}.")
         if self.stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2 (2 halves height and width), got {self.stride}.")
-        if self.C * self.d > 4096:
-            raise ValueError(f"C × d = {self.C} × {self.d} = {self.C * self.d:,} channels, over the 4096 limit; "
+        if self.C * self.d > MAX_CHANNELS:
+            raise ValueError(f"C × d = {self.C} × {self.d} = {self.C * self.d:,} channels, over the {MAX_CHANNELS} limit; "
                              "lower C or d.")
         largest = self.batch * max(self.c_in, self.C * self.d, self.c_out) * self.height * self.width
-        if largest > 2**26:
-            raise ValueError(f"the largest feature map would hold {largest:,} numbers, over the {2**26:,} limit "
+        if largest > MAX_FEATURE_ELEMENTS:
+            raise ValueError(f"the largest feature map would hold {largest:,} numbers, over the {MAX_FEATURE_ELEMENTS:,} limit "
                              "for this comparison; lower the batch, the channels or the input size.")
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from resnext_viz.blocks.config import EXPANSION
 import torch
 from torch import nn
 
@@ -76,7 +77,7 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 reduce -> grouped 3x3 (stride here, as torchvision 'ResNet v1.5') -> 1x1 expand, plus shortcut."""
 
-    expansion = 4
+    expansion = EXPANSION
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  groups: int = 1, base_width: int = 64, device=None):

@@ -14,16 +14,10 @@ from typing import Callable
 import torch
 
 from resnext_viz.blocks.builder import BlockConfig, build_block, layer_table
-from resnext_viz.timing import Timing, check_dtype, measure, resolve_device, synchronize
+from resnext_viz.timing import DeviceOutOfMemory, Timing, check_dtype, is_oom, measure, resolve_device, synchronize
 
 __all__ = ["BlockStep", "BlockTiming", "DeviceOutOfMemory", "time_block"]
 
-# torch.OutOfMemoryError is the public name from PyTorch 2.5 on; torch.cuda's is the same class.
-_OOM_ERRORS: tuple[type[BaseException], ...] = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)
-
-
-class DeviceOutOfMemory(RuntimeError):
-    """The block did not fit in the device's memory; the message says what to lower."""
 
 
 class BlockStep:
@@ -120,10 +114,6 @@ def _time(cfg: BlockConfig, device: torch.device, dtype: torch.dtype, budget_s: 
                        table.params, table.macs, peaks[0], peaks[1], tuple(notes))
 
 
-def _is_oom(err: BaseException) -> bool:
-    return isinstance(err, _OOM_ERRORS) or (isinstance(err, RuntimeError) and "can't allocate memory" in str(err))
-
-
 def time_block(cfg: BlockConfig, device: str | torch.device = "cpu", dtype: str | torch.dtype = torch.float32,
                budget_s: float = 1.0, progress: Callable[[float], None] | None = None, *,
                seed: int = 0) -> BlockTiming:
@@ -139,7 +129,7 @@ def time_block(cfg: BlockConfig, device: str | torch.device = "cpu", dtype: str 
     try:
         return _time(cfg, dev, dt, budget_s, progress, seed)
     except RuntimeError as err:
-        if not _is_oom(err):
+        if not is_oom(err):
             raise
     # Outside the except block the traceback (and the tensors its frames hold) is gone: free them now.
     gc.collect()

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from resnext_viz.lab.sweep import ELEMENT_BYTES, conv_bytes
+from resnext_viz.lab.cost import ELEMENT_BYTES, conv_bytes
 
 __all__ = [
     "ANCHOR_PATH",

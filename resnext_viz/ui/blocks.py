@@ -2,40 +2,39 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
 
-from .state import Field, _canon
+from resnext_viz.blocks.config import BOUNDS, DOWNSAMPLE_CHOICES, BlockConfig
+
+from .state import Field, url_state
 
 # ---------------------------------------------------------------- ResNeXt block lessons (cardinality, forms, builder)
 
 # The block builder's controls; other pages (e.g. group features) read the same block
 # through current_block_config() without drawing the widgets.
 BLOCK_FIELDS = [
-    Field("blk_inplanes", "inplanes", 256, 1, 4096, label="input channels"),
-    Field("blk_planes", "planes", 64, 1, 1024, label="planes"),
-    Field("blk_cardinality", "cardinality", 32, 1, 512, label="cardinality C"),
-    Field("blk_base_width", "base_width", 4, 1, 512, label="base width"),
-    Field("blk_stride", "stride", 1, 1, 2, label="stride"),
-    Field("blk_downsample", "downsample", "auto", label="downsample", options=("auto", "on", "off")),
-    Field("blk_batch", "batch", 8, 1, 256, label="batch"),
-    Field("blk_height", "height", 56, 1, 512, label="input height"),
-    Field("blk_width", "width", 56, 1, 512, label="input width"),
+    Field("blk_inplanes", "inplanes", BlockConfig.inplanes, *BOUNDS["inplanes"], label="input channels"),
+    Field("blk_planes", "planes", BlockConfig.planes, *BOUNDS["planes"], label="planes"),
+    Field("blk_cardinality", "cardinality", BlockConfig.cardinality, *BOUNDS["cardinality"], label="cardinality C"),
+    Field("blk_base_width", "base_width", BlockConfig.base_width, *BOUNDS["base_width"], label="base width"),
+    Field("blk_stride", "stride", BlockConfig.stride, *BOUNDS["stride"], label="stride"),
+    Field("blk_downsample", "downsample", BlockConfig.downsample, label="downsample", options=DOWNSAMPLE_CHOICES),
+    Field("blk_batch", "batch", 8, *BOUNDS["batch"], label="batch"),
+    Field("blk_height", "height", BlockConfig.height, *BOUNDS["height"], label="input height"),
+    Field("blk_width", "width", BlockConfig.width, *BOUNDS["width"], label="input width"),
 ]
 
 
 def block_values() -> dict:
     """Return the block builder's last chosen values (defaults where none), without drawing widgets."""
-    canon = _canon()
-    return {f.key: st.session_state.get(f.key, canon.get(f.key, f.default)) for f in BLOCK_FIELDS}
+    state = url_state()
+    return {f.key: state.last(f) for f in BLOCK_FIELDS}
 
 
 def block_config_from(values: dict):
     """Return the BlockConfig of blk_* values (raises ValueError with a learner-facing sentence)."""
-    from resnext_viz.blocks.builder import BlockConfig
-
     return BlockConfig(**{f.key.removeprefix("blk_"): values[f.key] for f in BLOCK_FIELDS})
 
 
@@ -72,22 +71,18 @@ def form_spec(values: dict):
 def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
     """Return (forms.compare_forms result, None) or (None, a message); `nonce` forces a fresh measurement."""
     from resnext_viz.blocks.forms import compare_forms as compare
+    from resnext_viz.timing import first_line, is_oom, steady_timing
 
     try:
         with steady_timing(device):
             return compare(spec, device, dtype, budget_s=0.6), None
-    except torch_oom_errors() as e:
-        return None, f"The {device.upper()} ran out of memory for this size ({first_line(e)}). Lower the channels " \
-                     "or the input size, or pick the CPU in the sidebar."
     except ValueError as e:
         return None, str(e)
-
-
-def branch_slices(spec):
-    """Return forms.branch_slices(spec)."""
-    from resnext_viz.blocks.forms import branch_slices as slices
-
-    return slices(spec)
+    except Exception as e:  # out of memory becomes a message; anything else is a real error
+        if not is_oom(e):
+            raise
+        return None, f"The {device.upper()} ran out of memory for this size ({first_line(e)}). Lower the channels " \
+                     "or the input size, or pick the CPU in the sidebar."
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -103,29 +98,14 @@ def block_tables(cfg):
     return layer_table(cfg), counts
 
 
-def block_code(cfg) -> str:
-    """Return block_builder.block_code(cfg)."""
-    from resnext_viz.blocks.builder import block_code as code
-
-    return code(cfg)
-
-
 CPU_TIMING_NOTE = ("CPU timings run on one thread, one measurement at a time on this server: the steadiest "
                    "numbers on a shared machine. The Performance lab lets you choose the thread count.")
 
 
-@contextmanager
-def steady_timing(device: str):
-    """Serialise measurements with the lab's lock and, on the CPU, time on one thread (restored after)."""
-    from resnext_viz.lab.sweep import RUN_LOCK, cpu_threads
-
-    with RUN_LOCK, cpu_threads(1 if device == "cpu" else None):
-        yield
-
-
 def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple[Any, str | None]:
     """Return (BlockTiming, None) or (None, a message for the page), one measurement per process at a time."""
-    from resnext_viz.blocks.timing import DeviceOutOfMemory, time_block as timed
+    from resnext_viz.blocks.timing import time_block as timed
+    from resnext_viz.timing import DeviceOutOfMemory, steady_timing
 
     with steady_timing(device):
         try:
@@ -136,38 +116,12 @@ def time_block(cfg, device: str, dtype: str, budget_s: float, progress) -> tuple
             return None, str(e)
 
 
-def depth_comparison():
-    """Return depth.depth_comparison() for the ResNeXt-50 stage-1 sizes."""
-    from resnext_viz.blocks.depth import depth_comparison as compare
-
-    return compare()
-
-
 @st.cache_resource(show_spinner=False)
 def depth2_check() -> float:
     """Return the float64 max difference between depth-2 paths and the wide dense module (computed once)."""
     from resnext_viz.blocks.depth import depth2_max_abs_diff
 
     return depth2_max_abs_diff()
-
-
-def side_by_side(a, b, label_a: str, label_b: str) -> list[dict]:
-    """Return model_stats.side_by_side rows."""
-    from resnext_viz.blocks.stages import side_by_side as rows
-
-    return rows(a, b, label_a, label_b)
-
-
-def torch_oom_errors() -> tuple[type[BaseException], ...]:
-    """Return the exception types that mean 'out of memory' on any device."""
-    import torch
-
-    return (torch.OutOfMemoryError, MemoryError)
-
-
-def first_line(e: BaseException) -> str:
-    """Return the first line of an exception's message."""
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 @st.cache_resource(show_spinner="Counting the network on the meta device…")

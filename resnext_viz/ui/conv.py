@@ -8,7 +8,7 @@ import streamlit as st
 
 from resnext_viz.conv import arithmetic as cm
 
-from .state import Field, _canon, current_page_id, seed, show_notices, sync_url
+from .state import Field, current_page_id, url_state, seed, show_notices, sync_url
 
 # ---------------------------------------------------------------- the convolution controls
 
@@ -72,9 +72,9 @@ def apply_preset(name: str) -> None:
         base[f"conv_{k}"] = v
     base["conv_kw"] = base["conv_kh"]
     base["conv_square"] = True
+    state = url_state()
     for k, v in base.items():
-        ss[k] = v
-        _canon()[k] = v
+        state.remember(k, v)
     ss["_preset_applied"] = name
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from .state import Field, _canon, current_page_id, seed, show_notices, sync_url
+from .state import Field, current_page_id, url_state, seed, show_notices, sync_url
 
 # ---------------------------------------------------------------- image lessons (group features, gradients)
 
@@ -109,8 +109,7 @@ def _on_upload(key: str) -> None:
                                               f"on the server (it has been logged). Try another picture or a sample.")
         return
     ss["img_upload"] = chosen
-    ss["img_pick"] = UPLOAD_ANY
-    _canon()["img_pick"] = UPLOAD_ANY
+    url_state().remember("img_pick", UPLOAD_ANY)
     ss.pop("img_error", None)
 
 
@@ -125,9 +124,8 @@ def fit_choice(field: Field, options: list, notices: list[str]) -> None:
     ss = st.session_state
     if ss.get(field.key) in options:
         return
-    raw = st.query_params.get(field.url)
-    if raw is not None and raw == field.dump(ss.get(field.key)) and \
-            ss.get("_url_written", {}).get(field.url) != raw:
+    raw = url_state().foreign(field)
+    if raw is not None and raw == field.dump(ss.get(field.key)):
         shown = ", ".join(field.dump(o) for o in options[:6]) + (", …" if len(options) > 6 else "")
         notices.append(f"The link's **{field.label}** value '{raw}' was ignored (it is not one of {shown}); "
                        f"using {field.dump(field.default if field.default in options else options[0])}.")

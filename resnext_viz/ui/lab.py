@@ -7,20 +7,22 @@ import time
 
 import streamlit as st
 
+from resnext_viz.lab.cost import BOUNDS, LAB_DTYPES, LabConfig
+
 from .state import Field, seed, show_notices, sync_url
 
 # ---------------------------------------------------------------- performance lab
 
 # The lab's controls. URL names carry a lab_ prefix so they never mix with another page's
-# 'batch' or 'dtype'. Torch (via resnext_viz.lab) is imported only when the lab page runs.
+# 'batch' or 'dtype'. Bounds and defaults come from lab.cost (pure: no torch until the lab runs).
 LAB_FIELDS = [
-    Field("lab_channels", "lab_channels", 128, 1, 1024, label="channels"),
-    Field("lab_size", "lab_size", 56, 1, 224, label="feature-map size"),
-    Field("lab_batch", "lab_batch", 1, 1, 64, label="batch"),
+    Field("lab_channels", "lab_channels", LabConfig.channels, *BOUNDS["channels"], label="channels"),
+    Field("lab_size", "lab_size", LabConfig.size, *BOUNDS["size"], label="feature-map size"),
+    Field("lab_batch", "lab_batch", LabConfig.batch, *BOUNDS["batch"], label="batch"),
     Field("lab_dtype", "lab_dtype", "float32", label="dtype"),
     Field("lab_cl", "lab_channels_last", False, label="channels_last"),
     Field("lab_threads", "lab_threads", 1, 1, max(1, os.cpu_count() or 1), label="CPU threads"),
-    Field("lab_budget", "lab_budget", 10, 1, 60, label="time budget"),
+    Field("lab_budget", "lab_budget", int(LabConfig.budget_s), *BOUNDS["budget_s"], label="time budget"),
     Field("lab_loop", "lab_loop", True, label="per-group loop"),
     Field("lab_block", "lab_bottleneck", True, label="bottleneck"),
 ]
@@ -28,7 +30,6 @@ LAB_PROGRESS_EVERY_S = 0.5  # redraw the progress bar at most this often: the br
 
 
 def _lab_dtypes(device: str) -> list[str]:
-    from resnext_viz.lab.sweep import LAB_DTYPES
     from resnext_viz.timing import check_dtype
 
     ok = []
@@ -43,8 +44,6 @@ def _lab_dtypes(device: str) -> list[str]:
 
 def lab_controls(device: str):
     """Draw the lab's controls; return (LabConfig, None) when valid, else (None, a sentence saying what to change)."""
-    from resnext_viz.lab.sweep import LabConfig
-
     ss = st.session_state
     notices = seed(LAB_FIELDS)
     dtypes = _lab_dtypes(device)
@@ -95,8 +94,8 @@ def lab_controls(device: str):
 
 def run_lab(cfg) -> None:
     """Run the lab's sweep with a live progress bar; keep the result in this session (see lab_result)."""
-    from resnext_viz.blocks.timing import DeviceOutOfMemory
     from resnext_viz.lab.sweep import run_sweep
+    from resnext_viz.timing import DeviceOutOfMemory
 
     bar = st.progress(0.0, text=f"Starting: {cfg.describe()}")
     waiting = st.empty()

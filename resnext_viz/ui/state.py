@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import streamlit as st
@@ -86,63 +88,103 @@ def current_page_id() -> str:
     return ctx.page_script_hash if ctx else ""
 
 
-def _canon() -> dict:
-    return st.session_state.setdefault("_canon", {})
+@dataclass
+class UrlMemory:
+    """What one browser session remembers about its controls (kept in its session state)."""
+
+    chosen: dict = field(default_factory=dict)     # widget key -> the value last chosen, on any page
+    written: dict = field(default_factory=dict)    # URL name -> the text this session last wrote there
+    seeded_on: dict = field(default_factory=dict)  # widget key -> the page whose widget was last seeded
+
+
+class UrlState:
+    """Every control's value, mirrored in the URL and kept across pages; plain mappings in, so testable.
+
+    session: the widgets' values by key (st.session_state in the app, a dict in tests);
+    query: the URL's parameters (st.query_params, or a dict); page: the page being run.
+    """
+
+    MEMORY_KEY = "_url_state"
+
+    def __init__(self, session: MutableMapping, query: MutableMapping, page: str = "") -> None:
+        self.session, self.query, self.page = session, query, page
+        if not isinstance(session.get(self.MEMORY_KEY), UrlMemory):
+            session[self.MEMORY_KEY] = UrlMemory()
+        self.memory: UrlMemory = session[self.MEMORY_KEY]
+
+    def last(self, f: Field) -> Any:
+        """Return the field's current value: the widget's, else the last chosen, else the default."""
+        return self.session.get(f.key, self.memory.chosen.get(f.key, f.default))
+
+    def remember(self, key: str, value: Any) -> None:
+        """Set a control's value from code (a preset, an upload), as if the learner had chosen it."""
+        self.session[key] = value
+        self.memory.chosen[key] = value
+
+    def foreign(self, f: Field) -> str | None:
+        """Return the URL's text for the field when this session did not write it itself (a link), else None."""
+        raw = self.query.get(f.url)
+        return None if raw is None or self.memory.written.get(f.url) == raw else raw
+
+    def seed(self, fields: list[Field], consistent: Callable[[dict], str | None] | None = None) -> list[str]:
+        """Put every field's value in the session before its widget is drawn; return notices for the page.
+
+        A value comes from the URL when the link carries one this session has not written
+        itself (a shared link, an edited address), else from what this session last chose
+        (kept across page switches), else the default. A bad value, or values that do not
+        fit together (`consistent` returns a sentence), fall back to the defaults with a notice.
+        """
+        notices: list[str] = []
+        from_url: dict[str, Any] = {}
+        for f in fields:
+            raw = self.foreign(f)
+            if raw is None:
+                continue
+            try:
+                from_url[f.key] = f.parse(raw)
+            except ValueError as why:
+                shown = f.default if isinstance(f.default, bool) else f.dump(f.default)
+                notices.append(f"The link's **{f.label or f.url}** value was ignored ({why}); "
+                               f"using the default, {shown}.")
+                from_url[f.key] = f.default
+        if from_url and consistent is not None:
+            problem = consistent({f.key: from_url.get(f.key, self.last(f)) for f in fields})
+            if problem:
+                notices.append(f"The link's settings do not fit together — {problem} "
+                               "Showing the default configuration instead.")
+                from_url = {f.key: f.default for f in fields}
+        # A widget drawn on another page is a different widget to Streamlit: re-seed its key
+        # from the remembered value whenever the page changes.
+        for f in fields:
+            if f.key in from_url:
+                self.session[f.key] = from_url[f.key]
+            elif f.key not in self.session or self.memory.seeded_on.get(f.key) != self.page:
+                self.session[f.key] = self.memory.chosen.get(f.key, f.default)
+            self.memory.seeded_on[f.key] = self.page
+        return notices
+
+    def sync(self, fields: list[Field]) -> None:
+        """Remember the fields' current values across pages and mirror them in the URL."""
+        for f in fields:
+            value = self.memory.chosen[f.key] = self.session.get(f.key, f.default)
+            text = self.memory.written[f.url] = f.dump(value)
+            if self.query.get(f.url) != text:
+                self.query[f.url] = text
+
+
+def url_state() -> UrlState:
+    """Return the UrlState of this browser session and page."""
+    return UrlState(st.session_state, st.query_params, current_page_id())
 
 
 def seed(fields: list[Field], consistent: Callable[[dict], str | None] | None = None) -> list[str]:
-    """Put every field's value in session state before its widget is drawn; return notices.
-
-    A value comes from the URL when the link carries one this session has not written
-    itself (a shared link, an edited address), else from what this session last chose
-    (kept across page switches), else the default.
-    """
-    ss = st.session_state
-    canon = _canon()
-    written = ss.setdefault("_url_written", {})
-    notices: list[str] = []
-    from_url: dict[str, Any] = {}
-    for f in fields:
-        raw = st.query_params.get(f.url)
-        if raw is None or written.get(f.url) == raw:
-            continue
-        try:
-            from_url[f.key] = f.parse(raw)
-        except ValueError as why:
-            notices.append(f"The link's **{f.label or f.url}** value was ignored ({why}); "
-                           f"using the default, {f.dump(f.default) if not isinstance(f.default, bool) else f.default}.")
-            from_url[f.key] = f.default
-    if from_url and consistent is not None:
-        trial = {f.key: from_url.get(f.key, ss.get(f.key, canon.get(f.key, f.default))) for f in fields}
-        problem = consistent(trial)
-        if problem:
-            notices.append(f"The link's settings do not fit together — {problem} "
-                           "Showing the default configuration instead.")
-            from_url = {f.key: f.default for f in fields}
-    # A widget drawn on another page is a different widget to Streamlit: re-seed its key
-    # from the remembered value whenever the page changes.
-    page = current_page_id()
-    seeded_on = ss.setdefault("_seeded_on", {})
-    for f in fields:
-        if f.key in from_url:
-            ss[f.key] = from_url[f.key]
-        elif f.key not in ss or seeded_on.get(f.key) != page:
-            ss[f.key] = canon.get(f.key, f.default)
-        seeded_on[f.key] = page
-    return notices
+    """Seed the fields' widgets from the URL or this session's memory; return notices (see UrlState.seed)."""
+    return url_state().seed(fields, consistent)
 
 
 def sync_url(fields: list[Field]) -> None:
     """Remember the fields' current values across pages and mirror them in the URL."""
-    ss = st.session_state
-    canon = _canon()
-    written = ss.setdefault("_url_written", {})
-    for f in fields:
-        canon[f.key] = ss.get(f.key, f.default)
-        text = f.dump(canon[f.key])
-        written[f.url] = text
-        if st.query_params.get(f.url) != text:
-            st.query_params[f.url] = text
+    url_state().sync(fields)
 
 
 def show_notices(notices: list[str]) -> None:
@@ -150,6 +192,15 @@ def show_notices(notices: list[str]) -> None:
     for n in notices:
         st.warning(n, icon=":material/link_off:")
 
+
+@contextmanager
+def controls(fields: list[Field], consistent: Callable[[dict], str | None] | None = None):
+    """Seed the fields and show the link's notices; draw the widgets inside; mirror them in the URL after."""
+    show_notices(seed(fields, consistent))
+    try:
+        yield
+    finally:
+        sync_url(fields)
 
 
 # ---------------------------------------------------------------- action buttons
