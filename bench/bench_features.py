@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: make resnext_viz and tests importable
+sys.path.insert(0, str(ROOT))  # tests.imagecases (the test suite's image generator) is not part of the package
 
 import torch  # noqa: E402
 
@@ -35,8 +35,7 @@ from resnext_viz.inside.probes import (GradTarget, block_diagonality, by_group, 
 from resnext_viz.inside.weights import load_model  # noqa: E402
 from tests.imagecases import big_jpeg  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "bench"))
-from common import Row, median_time  # noqa: E402
+from common import Row, Server, median_time  # noqa: E402  (bench/ is the script's folder)
 from common import report as write_report  # noqa: E402
 
 TARGET_MS = 500.0  # server time per upload, decode to statistics, model load excluded
@@ -234,21 +233,9 @@ def server_rows(sessions: int) -> list[Row]:
     if chromium is None:
         print("part 3 skipped: no Chromium")
         return []
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, RESNEXT_VIZ_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                             str(port), "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    srv = Server(env={"RESNEXT_VIZ_OFFLINE": "1"}).start()
+    proc, url = srv.proc, srv.url
     try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
         rss_started = _rss_mb(proc.pid)
         readings = []
         with sync_playwright() as p:
@@ -273,11 +260,7 @@ def server_rows(sessions: int) -> list[Row]:
                 print(f"  {i + 1} session(s): server RSS {readings[-1]:.0f} MB")
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        srv.stop()
     per_session = (readings[-1] - readings[0]) / max(1, len(readings) - 1)
     worst = max([(r - readings[0]) / i for i, r in enumerate(readings) if i] or [0.0])  # RSS is noisy: the worst
     return [

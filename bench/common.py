@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from resnext_viz.serve import CHROMIUM_ARGS, ROOT, chromium_path, free_port  # noqa: F401
+from resnext_viz.serve import Server as _Server
+
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
 
 
@@ -125,70 +126,20 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on a free port, started on __enter__ and stopped on __exit__."""
-
-    def __init__(self, log: Path | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-        self.started = 0.0
-        self.healthy_after_s = float("nan")
-
-    def start(self) -> "Server":
-        out = open(self.log, "w") if self.log else subprocess.DEVNULL
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        deadline = self.started + 90
-        while time.perf_counter() < deadline:
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).status == 200:
-                    self.healthy_after_s = time.perf_counter() - self.started
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("the streamlit server did not become healthy in 90 s")
+class Server(_Server):
+    """The shared launcher (resnext_viz.serve.Server) plus the server's resident memory."""
 
     @property
     def rss_mb(self) -> float:
         return rss_mb(self.proc.pid) if self.proc else float("nan")
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def __enter__(self) -> "Server":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def launch_chromium(playwright):
     """Return a headless Debian Chromium (never a downloaded one), or raise RuntimeError if there is none."""
-    from tests.conftest import chromium_path
-
     path = chromium_path()
     if not path:
         raise RuntimeError("no Chromium found (Debian: apt-get install -y chromium)")
-    return playwright.chromium.launch(executable_path=path, headless=True, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"])
+    return playwright.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
 
 
 # The page has finished its script runs and drawn its charts (tests/conftest.py's test, plus "has content").

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-sys.path.insert(0, str(ROOT))
+from resnext_viz.serve import APP as _APP
+from resnext_viz.serve import CHROMIUM_ARGS, ROOT, Server, chromium_path  # noqa: F401 (chromium_path: bench)
+
+APP = str(_APP)
 
 
 @pytest.fixture
@@ -39,15 +40,6 @@ def run_page(page: str, query: dict | None = None):
     return at
 
 
-def chromium_path() -> str | None:
-    """Return the Chromium to drive: $CHROMIUM, else Debian's /usr/bin/chromium or one on PATH."""
-    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if cand and os.path.isfile(cand):
-            return cand
-    return None
-
-
 def require_chromium() -> str:
     """Return Chromium's path; skip when absent locally, fail when absent in CI (CI=true)."""
     path = chromium_path()
@@ -59,39 +51,16 @@ def require_chromium() -> str:
     pytest.skip(msg)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server():
-    """Start `streamlit run app.py` on a free port for the session; yield its base URL."""
-    port = _free_port()
-    log = open(ROOT / ".pytest_cache" / "streamlit-server.log", "w") if (ROOT / ".pytest_cache").is_dir() else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env=os.environ | {"RESNEXT_VIZ_OFFLINE": "1"})  # tests never wait on a weights download
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit server did not become healthy in 60 s")
-    yield url
-    proc.terminate()
+    """Start `streamlit run app.py` on a free port for the session (offline: never a weights download); yield its URL."""
+    log = ROOT / ".pytest_cache" / "streamlit-server.log" if (ROOT / ".pytest_cache").is_dir() else None
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        srv = Server(log=log, env={"RESNEXT_VIZ_OFFLINE": "1"}, timeout_s=60).start()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    yield srv.url
+    srv.stop()
 
 
 @pytest.fixture(scope="session")
@@ -101,9 +70,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
         yield b
         b.close()
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from resnext_viz.blocks.cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
-from resnext_viz.conv.figures import base_layout
+from resnext_viz.plotting import base_layout
 from resnext_viz.palette import group_color
 
 NEUTRAL = "rgba(128, 128, 128, 0.55)"

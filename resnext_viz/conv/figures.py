@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from resnext_viz.conv import connectivity as cx
 from resnext_viz.conv.arithmetic import ConvSpec, GroupSweepRow, fmt_int
+from resnext_viz.plotting import base_layout, palette_colorscale
 from resnext_viz.palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
@@ -23,28 +24,6 @@ GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible
 BLOCK_BARS_MAX = 256   # above this many groups, channel blocks are drawn as one grey bar
 SLICE_HOVER_MAX = 1024 # above this many groups, slices carry no individual hover text
 LABEL_GROUPS_MAX = 16    # above this many groups, label only a few of them
-
-FONT = dict(family="Inter, 'Source Sans Pro', Helvetica, Arial, sans-serif", size=13)
-
-
-def base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figure:
-    """Return `fig` with the house layout: left title, font, height, margins, no legend, `meta` for tests."""
-    fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
-        height=height, font=FONT, meta=meta, hoverlabel=dict(font_size=13),
-        margin=dict(l=10, r=10, t=60, b=10), showlegend=False,
-    )
-    return fig
-
-
-def palette_colorscale() -> list[list]:
-    """Return a discrete colorscale mapping z = 0..6 to the seven group colours."""
-    n = len(GROUP_COLORS)
-    scale = []
-    for i, c in enumerate(GROUP_COLORS):
-        scale += [[i / n, c], [(i + 1) / n, c]]
-    return scale
-
 
 def _range_text(start: int, stop: int) -> str:
     """Return a half-open channel range as text: 'channels 4–5' or 'channel 4'."""

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
-from resnext_viz.conv.figures import base_layout
+from resnext_viz.plotting import base_layout
 from resnext_viz.palette import group_color
 
 __all__ = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from resnext_viz.conv.figures import base_layout
+from resnext_viz.plotting import base_layout
 from resnext_viz.lab.result import LabResult
 from resnext_viz.lab.reference import ANCHOR_LABEL, Anchor
 from resnext_viz.palette import group_color
