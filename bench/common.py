@@ -79,13 +79,9 @@ def present_pages(pages: list[PageSpec] | None = None) -> tuple[list[PageSpec], 
 
 def median_time(fn: Callable[[], object], repeats: int = 15, warmup: int = 2) -> tuple[float, list[float]]:
     """Return (median seconds, all samples) of fn() after warm-up calls."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
+    from resnext_viz.timing import bare_loop
+
+    samples = bare_loop(fn, repeats, warmup)
     return statistics.median(samples), samples
 
 

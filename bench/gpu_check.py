@@ -36,7 +36,7 @@ from resnext_viz.blocks.timing import BlockStep, time_block  # noqa: E402
 from resnext_viz.blocks.forms import FORM_NAMES, FormSpec, build_forms, compare_forms  # noqa: E402
 from resnext_viz.lab import sweep as lab
 from resnext_viz.lab import reference as lab_reference  # noqa: E402
-from resnext_viz.timing import Timing, measure_cuda_events, steady_cpu_allocator  # noqa: E402
+from resnext_viz.timing import Timing, bare_loop, measure_cuda_events, steady_cpu_allocator  # noqa: E402
 
 TABLE2 = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))  # (C, d); planes 64 makes base_width = d
 FORMS_TOLERANCE = 1e-10  # float64: the forms differ only by summation order
@@ -47,14 +47,7 @@ def reference(fn, device: str, repeats: int) -> Timing:
     """Return a plain reference timing: CUDA events on a GPU, a bare perf_counter loop on a CPU."""
     if device == "cuda":
         return measure_cuda_events(fn, warmup=5, repeats=repeats)
-    for _ in range(2):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return Timing.from_samples(samples, "cpu", 2)
+    return Timing.from_samples(bare_loop(fn, repeats=repeats, warmup=2), "cpu", 2)
 
 
 def environment(device: str) -> dict:

@@ -76,7 +76,7 @@ with ui.plain_errors("showing the group features"):
                f"framed in that group's colour on every page. Blue is negative, red positive; every group has its "
                f"own scale (its largest |value| is full colour), so compare channels within a frame.")
     ui.figure(ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps")
-    png_name = f"feature_maps_{f.title.split(' ')[0].strip(':')}_groups_{shown[0]}-{shown[-1]}.png"
+    png_name = f"feature_maps_{layer if source == 'resnext50' else 'block_builder'}_groups_{shown[0]}-{shown[-1]}.png"
     st.download_button("Download these maps as one PNG", data=partial(ff.feature_grid_png, f.act, f.groups, shown,
                                                                       f.title), file_name=png_name,
                        mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")

@@ -236,6 +236,18 @@ def measure(fn: Callable[[], object], device: DeviceLike = "cpu", *, warmup: int
     return Timing.from_samples(samples, device, warmup)
 
 
+def bare_loop(fn: Callable[[], object], repeats: int = 15, warmup: int = 2) -> list[float]:
+    """Return the seconds of `repeats` calls of fn() after `warmup` calls: a plain perf_counter reference, no sync."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return samples
+
+
 def measure_cuda_events(fn: Callable[[], object], *, warmup: int = 5, repeats: int = 50) -> Timing:
     """Return the Timing (seconds) of `fn()` from CUDA events recorded around each call (a reference)."""
     if not torch.cuda.is_available():

@@ -12,7 +12,7 @@ and every output position costs (C_in/G) * kH * kW multiply-accumulates (MACs).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 # Bounds keep every page responsive and every number meaningful. Each is a teaching
 # range, not a PyTorch limit: the page says so when a value reaches one.
@@ -47,12 +47,6 @@ class ConvSpec:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
-    def as_dict(self) -> dict:
-        """Return the fields as a plain dict."""
-        return asdict(self)
-
-
-SPEC_FIELDS = tuple(f.name for f in fields(ConvSpec))
 
 # (lower, upper) bound of every integer field, used by validation, widgets and URL parsing.
 BOUNDS: dict[str, tuple[int, int]] = {

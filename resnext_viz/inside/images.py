@@ -313,11 +313,16 @@ def preprocess(img: Image.Image, resize: int = 256, crop: int = 224, mean: tuple
     sx, sy = width / new_w, height / new_h  # original pixels per resized pixel
     box = (left * sx, top * sy, (left + crop) * sx, (top + crop) * sy)  # the crop, in original coordinates
     crop_img = img.convert("RGB").resize((crop, crop), Image.Resampling.BILINEAR, box=box)
-    pixels = torch.from_numpy(np.asarray(crop_img, dtype=np.float32) / 255.0)  # (crop, crop, 3) in [0, 1]
-    pixels = pixels.permute(2, 0, 1)  # (3, crop, crop)
+    return normalise(np.asarray(crop_img), mean, std), crop_img
+
+
+def normalise(crop: np.ndarray, mean: tuple[float, float, float] = IMAGENET_MEAN,
+              std: tuple[float, float, float] = IMAGENET_STD) -> torch.Tensor:
+    """Return the network input (1, 3, H, W) float32 of an (H, W, 3) uint8 image: ToTensor, then Normalize."""
+    pixels = torch.from_numpy(np.asarray(crop, dtype=np.float32) / 255.0).permute(2, 0, 1)  # (3, H, W) in [0, 1]
     mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-    return ((pixels - mean_t) / std_t).unsqueeze(0).contiguous(), crop_img  # (1, 3, crop, crop)
+    return ((pixels - mean_t) / std_t).unsqueeze(0).contiguous()  # (1, 3, H, W)
 
 
 SAMPLE_LESSONS: dict[str, str] = {

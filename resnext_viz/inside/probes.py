@@ -128,6 +128,16 @@ def _shortcut(block: nn.Module, x: torch.Tensor, residual: torch.Tensor) -> torc
     return torch.relu(residual + identity)
 
 
+def run_steps(block: nn.Module, x: torch.Tensor, until: str) -> torch.Tensor:
+    """Return the block's intermediate output right after step `until` (e.g. 'conv2'), batch norm in eval form."""
+    out = x
+    for step in _STEPS[type(block)]:
+        out = _step(block, step, out)
+        if step == until:
+            return out
+    raise ValueError(f"{type(block).__name__} has no step {until!r}.")
+
+
 def _run_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = x
     for step in _STEPS[type(block)]:
@@ -135,9 +145,14 @@ def _run_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return _shortcut(block, x, out)
 
 
+def stem(model: ResNet, x: torch.Tensor) -> torch.Tensor:
+    """Return the stem's output: conv1, eval-mode batch norm, ReLU, max-pool (nothing in the model is updated)."""
+    return model.maxpool(torch.relu(_bn(model.bn1, model.conv1(x))))
+
+
 def _to_block(model: ResNet, x: torch.Tensor, stage: int, block: int) -> torch.Tensor:
     """Return the input of block `block` of stage `stage`: stem, earlier stages, earlier blocks."""
-    h = model.maxpool(torch.relu(_bn(model.bn1, model.conv1(x))))
+    h = stem(model, x)
     for s in range(1, stage + 1):
         blocks = _stage(model, s)
         for b in range(len(blocks) if s < stage else block):

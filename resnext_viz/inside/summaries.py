@@ -36,7 +36,6 @@ __all__ = [
     "gradient_summary",
     "layer_features",
     "layer_label",
-    "network_input",
     "pooled_abs_correlation",
     "predictions",
     "stage_output",
@@ -50,15 +49,6 @@ BUILDER_MAX_ELEMENTS = 2**22  # 4M numbers (16 MB) per feature map of the Block 
 
 
 # ---- the network input ------------------------------------------------------------------------
-
-def network_input(crop: np.ndarray, mean: tuple[float, float, float],
-                  std: tuple[float, float, float]) -> torch.Tensor:
-    """Return the normalised input (1, 3, H, W) float32 of an (H, W, 3) uint8 crop, exactly as images.preprocess."""
-    pixels = torch.from_numpy(np.asarray(crop, dtype=np.float32) / 255.0).permute(2, 0, 1)  # (3, H, W) in [0, 1]
-    mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-    return ((pixels - mean_t) / std_t).unsqueeze(0).contiguous()  # (1, 3, H, W)
-
 
 def layer_label(info: probes.LayerInfo, height: int | None = None) -> str:
     """Return a one-line description: 'layer3.5.conv2 · 512 channels · 32 groups of 16 · 14×14'."""
@@ -165,7 +155,7 @@ def layer_features(model: ResNet, layer: str, x: torch.Tensor) -> Features:
 
 def feed_points(model: ResNet) -> dict[int, str]:
     """Return {channels: where} for every place in the model whose output can feed a block: stem, layer1..4."""
-    points = {model.conv1.out_channels: "the stem (conv1, batch norm, ReLU, max-pool)"}
+    points = {model.conv1.out_channels: "the stem"}  # conv1, batch norm, ReLU, max-pool
     for stage in range(1, 5):
         last = getattr(model, f"layer{stage}")[-1]
         points[last.conv3.out_channels] = f"layer{stage}"
@@ -176,9 +166,7 @@ def stage_output(model: ResNet, x: torch.Tensor, stage: int) -> torch.Tensor:
     """Return the output (1, C, H, W) of the stem (stage 0) or of stage 1-4, for the input x (1, 3, H, W)."""
     if stage == 0:
         with torch.no_grad():
-            bn = model.bn1  # batch norm in eval form: the running statistics are read, never updated
-            h = F.batch_norm(model.conv1(x), bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
-            return model.maxpool(torch.relu(h))
+            return probes.stem(model, x)
     last = len(getattr(model, f"layer{stage}")) - 1
     return probes.capture_activation(model, f"layer{stage}.{last}", x).unsqueeze(0)  # the block's output
 
@@ -200,7 +188,7 @@ def builder_problem(model: ResNet, cfg: BlockConfig) -> str | None:
     """Return why the picture cannot be fed to the builder's block (a sentence with the values that work), or None."""
     points = feed_points(model)
     if cfg.inplanes not in points:
-        where = ", ".join(f"{c} (after {p.split(' (')[0]})" for c, p in points.items())
+        where = ", ".join(f"{c} (after {p})" for c, p in points.items())
         return (f"The Block builder's block takes {cfg.inplanes} input channels, but no point of ResNeXt-50 produces "
                 f"that many. Set its input channels to one of {where} to feed it this picture.")
     largest = max(cfg.inplanes, cfg.bottleneck_width, cfg.out_channels) * cfg.height * cfg.width
@@ -231,13 +219,10 @@ def builder_features(model: ResNet, cfg: BlockConfig, x: torch.Tensor, seed: int
                              antialias=shrinking)
     block = build_block(cfg, seed=seed)  # this call's own block: nothing shared is touched
     with torch.no_grad():
-        bn = block.bn1
-        h = torch.relu(F.batch_norm(block.conv1(feed), bn.running_mean, bn.running_var, bn.weight, bn.bias,
-                                    False, 0.0, bn.eps))
-        out = block.conv2(h)[0]  # (C * d, H', W')
+        out = probes.run_steps(block, feed, "conv2")[0]  # conv1, bn1, ReLU, conv2: (C * d, H', W')
     title = (f"Block builder: {cfg.inplanes}→{cfg.bottleneck_width}→{cfg.out_channels}, "
              f"C = {cfg.cardinality}, d = {cfg.d}")
-    return summarise(out, cfg.cardinality, title), BuilderFeed(points[cfg.inplanes].split(" (")[0], source_hw,
+    return summarise(out, cfg.cardinality, title), BuilderFeed(points[cfg.inplanes], source_hw,
                                                                  (cfg.height, cfg.width))
 
 

@@ -291,9 +291,9 @@ def layer_select(loaded, notices: list[str], crop: int = 224, key: str = "img_la
 # ---- per-image computations, cached by image hash
 
 def _x(loaded, chosen: ChosenImage):
-    from resnext_viz.inside.summaries import network_input
+    from resnext_viz.inside.images import normalise
 
-    return network_input(chosen.crop, loaded.mean, loaded.std)
+    return normalise(chosen.crop, loaded.mean, loaded.std)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
