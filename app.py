@@ -1,10 +1,13 @@
-"""resnext-viz entry point: routes between the lessons and draws the shared sidebar. Nothing else."""
+"""resnext-viz entry point: routes between the lessons (with a notice for an unknown page) and draws the shared sidebar."""
+
+from pathlib import Path
 
 import streamlit as st
 
-from resnext_viz import ui
+from resnext_viz import routing, ui
 
-st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=":material/grid_view:",
+ICON = Path(__file__).parent / "resnext_viz" / "data" / "icon.png"  # served by this server, not a font CDN
+st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=str(ICON),
                    layout="wide")
 ui.warm_torch()
 
@@ -28,5 +31,9 @@ PAGES = {
     "Speed": [lesson("performance_lab", "Performance lab", ":material/speed:")],
 }
 page = st.navigation(PAGES)
+notice = routing.unknown_page_notice(st.context.url, [p.url_path for ps in PAGES.values() for p in ps],
+                                     st.get_option("server.baseUrlPath"))
+if notice:  # st.navigation falls back to Home silently; say so
+    st.warning(notice, icon=":material/warning:")
 ui.sidebar(CONV_PAGES)
 page.run()

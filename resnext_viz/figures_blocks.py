@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from .cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
 from .figures import base_layout
-from .palette import group_color
+from .palette import group_color, text_on
 
 NEUTRAL = "rgba(128, 128, 128, 0.55)"
 MAX_BRANCHES_DRAWN = 4  # a form diagram draws this many branches, then "…"
@@ -95,14 +95,16 @@ class _Canvas:
     def box(self, x0: float, y0: float, x1: float, y1: float, text: str, color: str, col: int) -> None:
         xref, yref = self._refs(col)
         self.shapes.append(dict(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, xref=xref, yref=yref, fillcolor=color,
-                                line=dict(color=color, width=1.5), opacity=0.85, layer="below"))
-        if text:
-            self.text((x0 + x1) / 2, (y0 + y1) / 2, text, col, color="white")
+                                line=dict(color=color, width=1.5), layer="below"))
+        if text:  # black or white, whichever reads better on this fill (white on yellow would be 1.3:1)
+            self.text((x0 + x1) / 2, (y0 + y1) / 2, text, col, color=text_on(color))
 
-    def text(self, x: float, y: float, text: str, col: int, color: str | None = None, size: int = 11) -> None:
+    def text(self, x: float, y: float, text: str, col: int, color: str | None = None, size: int = 11,
+             bgcolor: str | None = None) -> None:
         xref, yref = self._refs(col)
         font = dict(size=size) | ({"color": color} if color else {})
-        self.notes.append(dict(x=x, y=y, xref=xref, yref=yref, text=text, showarrow=False, font=font))
+        self.notes.append(dict(x=x, y=y, xref=xref, yref=yref, text=text, showarrow=False, font=font)
+                          | ({"bgcolor": bgcolor, "borderpad": 2} if bgcolor else {}))
 
     def arrow(self, x0: float, y0: float, x1: float, y1: float, col: int) -> None:
         xref, yref = self._refs(col)
@@ -138,8 +140,10 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
             color = group_color(lane)
             cv.arrow(0.5, y["in"] - 0.04, x, y["c1"] + h / 2, col)
             cv.box(x - w / 2, y["c1"] - h / 2, x + w / 2, y["c1"] + h / 2, f"1×1<br>{c_in}→{d}", color, col)
+            cv.arrow(x, y["c1"] - h / 2, x, y["c2"] + h / 2, col)
             cv.box(x - w / 2, y["c2"] - h / 2, x + w / 2, y["c2"] + h / 2, f"3×3<br>{d}→{d}", color, col)
             if col == 1:
+                cv.arrow(x, y["c2"] - h / 2, x, y["c3"] + h / 2, col)
                 cv.box(x - w / 2, y["c3"] - h / 2, x + w / 2, y["c3"] + h / 2, f"1×1<br>{d}→{c_out}", color, col)
                 cv.arrow(x, y["c3"] - h / 2, 0.5, y["join"] + 0.04, col)
             else:
@@ -154,7 +158,7 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
         x0 = 0.15 + 0.7 * lane / lanes
         cv.box(x0, y["c2"] - h / 2, x0 + 0.7 / lanes, y["c2"] + h / 2, "",
                group_color(lane) if lane < len(shown) else "rgb(150,150,150)", 3)
-    cv.text(0.5, y["c2"], f"3×3, {C * d}→{C * d}<br><b>groups = {C}</b>", 3, color="white")
+    cv.text(0.5, y["c2"], f"3×3, {C * d}→{C * d}<br><b>groups = {C}</b>", 3, color="#FFFFFF", bgcolor=dark)
     cv.box(0.15, y["c3"] - h / 2, 0.85, y["c3"] + h / 2, f"1×1, {C * d}→{c_out}", dark, 3)
     for a, b in (("in", "c1"), ("c1", "c2"), ("c2", "c3"), ("c3", "out")):
         cv.arrow(0.5, y[a] - 0.05, 0.5, y[b] + 0.06, 3)
