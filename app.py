@@ -1,4 +1,4 @@
-"""resnext-viz entry point: routes between the lessons (with a notice for an unknown page) and draws the shared sidebar."""
+"""resnext-viz entry point: routes between the lessons (a notice for an unknown page), draws the shared sidebar."""
 
 from pathlib import Path
 

@@ -60,8 +60,8 @@ m[3].metric("weights in each form", f"{result.params['c']:,}",
 ui.figure(fb.forms_diagram(spec.c_in, spec.C, spec.d, spec.c_out), "three_forms", "forms_diagram")
 
 st.subheader("Why (a) and (c) are the same function", anchor=False)
-st.markdown(f"Stack branch i's 1×1 reduce (i = 1 … C, as in the formula) as rows {spec.d}·(i−1) … {spec.d}·i−1 "
-            f"of one big 1×1, put its 3×3 "
+st.markdown(f"Stack branch i's 1×1 reduce (i = 1 … C, as in the formula) as rows "
+            f"{spec.d}·(i−1) … {spec.d}·i−1 of one big 1×1, put its 3×3 "
             f"on the diagonal of one {spec.C * spec.d}×{spec.C * spec.d} block matrix (that *is* a grouped 3×3 with "
             f"{spec.C} groups), and its 1×1 expand as columns of one big 1×1. ReLU acts element by element, so it "
             "never mixes blocks:")

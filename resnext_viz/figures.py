@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 
 from . import connectivity as cx
 from .conv_math import ConvSpec, GroupSweepRow, fmt_int
-from .palette import FADED, GROUP_COLORS, TEXT_BACKGROUND, group_color, group_rgba, group_text_color
+from .palette import (FADED, GROUP_COLORS, NEUTRAL_BAR, NEUTRAL_HOVER, TEXT_BACKGROUND, group_color, group_rgba,
+                      group_text_color)
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
 GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible gap between them
@@ -60,7 +61,7 @@ def _slice_label_step(groups: int) -> int:
 
 
 def _slices_to_label(groups: int, highlight: int | None = None) -> list[int]:
-    """Return the weight slices that get a label: all when few, else 0, 1, every k-th, the last and a highlighted one."""
+    """Return the weight slices that get a label: all when few, else 0, 1, every k-th, the last, a highlighted one."""
     if groups <= LABEL_GROUPS_MAX:
         return list(range(groups))
     chosen = {0, 1, groups - 1} | set(range(0, groups, _slice_label_step(groups)))
@@ -73,10 +74,10 @@ def _slices_to_label(groups: int, highlight: int | None = None) -> list[int]:
 def params_vs_groups(rows: list[GroupSweepRow], current: int | None = None) -> go.Figure:
     """Return bars of parameters and a line of MACs against every valid group count (log scales)."""
     x = [str(r.groups) for r in rows]
-    colors = [group_color(0) if r.groups == current else "rgba(128,128,128,0.45)" for r in rows]
+    colors = [group_color(0) if r.groups == current else NEUTRAL_BAR for r in rows]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(
-        x=x, y=[r.params for r in rows], marker_color=colors, name="parameters",
+        x=x, y=[r.params for r in rows], marker_color=colors, name="parameters", hoverlabel=NEUTRAL_HOVER,
         customdata=[[r.in_per_group, r.out_per_group] for r in rows],
         hovertemplate="G = %{x}<br>%{y:,} parameters<br>%{customdata[0]} in → %{customdata[1]} out per group"
                       "<extra></extra>",
@@ -424,7 +425,8 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
     if spread:
         step = _slice_label_step(G)
         fig.add_annotation(x=0, y=-0.09, xanchor="left", yanchor="top", showarrow=False,
-                           text=f"labelled: groups 0, 1, the multiples of {step} and the last; hover a slice for any group")
+                           text=f"labelled: groups 0, 1, the multiples of {step} and the last; "
+                                "hover a slice for any group")
     fig.add_annotation(x=0, y=-0.03, xanchor="left", yanchor="top", showarrow=False,
                        text=f"dim 1: C_in/G = {per_in} input channel{'s' if per_in > 1 else ''} per slice")
     fig.add_annotation(x=-0.03, y=0.5, xanchor="right", showarrow=False, textangle=-90,

@@ -12,9 +12,9 @@ from plotly.subplots import make_subplots
 
 from .cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
 from .figures import base_layout
-from .palette import group_color, text_on
+from .palette import NEUTRAL_BAR, NEUTRAL_HOVER, group_color, text_on
 
-NEUTRAL = "rgba(128, 128, 128, 0.55)"
+NEUTRAL = NEUTRAL_BAR  # opaque grey bars, 3:1 or more on light and dark
 MAX_BRANCHES_DRAWN = 4  # a form diagram draws this many branches, then "…"
 
 
@@ -34,7 +34,8 @@ def cardinality_chart(rows: list[CardinalityRow], budget: int) -> go.Figure:
     fig.add_scatter(x=x, y=[r.d for r in rows], name="d (channels per path)", mode="lines+markers",
                     line=dict(color=group_color(1), width=2), hovertemplate="C = %{x}<br>d = %{y}<extra></extra>",
                     row=1, col=1)
-    fig.add_bar(x=x, y=[r.params for r in rows], name="weights", marker_color=NEUTRAL, showlegend=False,
+    fig.add_bar(x=x, y=[r.params for r in rows], name="weights", marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER,
+                showlegend=False,
                 customdata=[[r.rel_diff * 100] for r in rows],
                 hovertemplate="C = %{x}<br>%{y:,} weights (%{customdata[0]:+.1f}% of budget)<extra></extra>",
                 row=1, col=2)
@@ -65,7 +66,8 @@ def fixed_width_chart(rows: list[FixedWidthRow]) -> go.Figure:
     x = [str(r.C) for r in rows]
     fig = go.Figure()
     fig.add_bar(x=x, y=[r.params - r.grouped_params for r in rows], name="the two 1×1 convolutions",
-                marker_color=NEUTRAL, hovertemplate="C = %{x}: %{y:,} weights in the 1×1s<extra></extra>")
+                marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER,
+                hovertemplate="C = %{x}: %{y:,} weights in the 1×1s<extra></extra>")
     fig.add_bar(x=x, y=[r.grouped_params for r in rows], name="the grouped 3×3", marker_color=group_color(0),
                 hovertemplate="C = %{x}: %{y:,} weights in the 3×3<extra></extra>")
     fig.update_layout(barmode="stack")
@@ -177,7 +179,7 @@ def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dic
         x=[labels[k] for k in keys], y=med,
         error_y=dict(type="data", symmetric=False, array=[b - m for m, b in zip(med, q3)],
                      arrayminus=[m - a for a, m in zip(q1, med)], visible=True),
-        marker_color=NEUTRAL, customdata=list(zip(q1, q3)),
+        marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER, customdata=list(zip(q1, q3)),
         hovertemplate="%{x}: %{y:.3f} ms median (quartiles %{customdata[0]:.3f}–%{customdata[1]:.3f})"
                       "<extra></extra>"))
     fig.update_yaxes(title_text="median time, ms (whiskers: quartiles)", rangemode="tozero")
@@ -194,10 +196,11 @@ def stage_comparison(names: list[str], tables: list) -> go.Figure:
     for i, (name, table) in enumerate(zip(names, tables)):
         x = [r.paper_name for r in table.rows]
         color = NEUTRAL if i == 0 else group_color(i - 1)
+        hover_kw = {"hoverlabel": NEUTRAL_HOVER} if i == 0 else {}
         fig.add_bar(x=x, y=[r.params / 1e6 for r in table.rows], name=name, marker_color=color, legendgroup=name,
-                    hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} M parameters<extra></extra>", row=1, col=1)
+                    **hover_kw, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} M parameters<extra></extra>", row=1, col=1)
         fig.add_bar(x=x, y=[r.macs / 1e9 for r in table.rows], name=name, marker_color=color, legendgroup=name,
-                    showlegend=False, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} GMACs<extra></extra>", row=1, col=2)
+                    **hover_kw, showlegend=False, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} GMACs<extra></extra>", row=1, col=2)
     fig.update_layout(barmode="group")
     base_layout(fig, "Stage by stage (the paper's Table 1)", 420, {"figure": "stage_comparison", "models": names})
     _legend_below(fig)
@@ -210,9 +213,11 @@ def layer_breakdown(rows: list) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=("parameters", "MACs"))
     colors = [group_color(0) if r.groups and r.groups > 1 else NEUTRAL for r in convs]
     names = [r.name for r in convs]
-    fig.add_bar(x=names, y=[r.params for r in convs], marker_color=colors, row=1, col=1,
+    hover = dict(NEUTRAL_HOVER, bgcolor=[c if c != NEUTRAL else NEUTRAL_HOVER["bgcolor"] for c in colors],
+                 bordercolor=colors, font=dict(color=[text_on(c) if c != NEUTRAL else "#FFFFFF" for c in colors]))
+    fig.add_bar(x=names, y=[r.params for r in convs], marker_color=colors, hoverlabel=hover, row=1, col=1,
                 hovertemplate="%{x}: %{y:,} parameters<extra></extra>")
-    fig.add_bar(x=names, y=[r.macs for r in convs], marker_color=colors, row=1, col=2,
+    fig.add_bar(x=names, y=[r.macs for r in convs], marker_color=colors, hoverlabel=hover, row=1, col=2,
                 hovertemplate="%{x}: %{y:,} MACs<extra></extra>")
     return base_layout(fig, "Where the weights and the work are (grouped 3×3 in colour)", 360,
                        {"figure": "layer_breakdown", "layers": names})
