@@ -302,9 +302,11 @@ def test_cardinality_page_shows_the_others_and_says_which_does_not_fit():
     from tests.conftest import run_page
 
     at = run_page("pages/cardinality.py", {"budget": "20000"})
-    assert not at.exception and not at.error
-    assert any("Cardinality 64 does not fit" in w.value for w in at.warning)
+    assert not at.exception and len(at.error) == 1
+    assert at.error[0].value.startswith("Cardinality 64 does not fit: even d = 1 needs 64 × (256 + 9 + 256) = 33,344")
     assert list(at.dataframe[0].value["C"]) == [1, 2, 4, 8, 16, 32]
+    at.number_input(key="card_budget").set_value(1_000).run()           # only C = 1 (521 weights at d = 1) fits
+    assert not at.exception and len(at.error) == 6 and list(at.dataframe[0].value["C"]) == [1]
 
 
 # ---------------------------------------------------------------- routing
