@@ -425,8 +425,7 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
     if spread:
         step = _slice_label_step(G)
         fig.add_annotation(x=0, y=-0.09, xanchor="left", yanchor="top", showarrow=False,
-                           text=f"labelled: groups 0, 1, the multiples of {step} and the last; "
-                                "hover a slice for any group")
+                           text=f"labels: groups 0, 1, multiples of {step}, the last (hover for any)")
     fig.add_annotation(x=0, y=-0.03, xanchor="left", yanchor="top", showarrow=False,
                        text=f"dim 1: C_in/G = {per_in} input channel{'s' if per_in > 1 else ''} per slice")
     fig.add_annotation(x=-0.03, y=0.5, xanchor="right", showarrow=False, textangle=-90,

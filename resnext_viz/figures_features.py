@@ -342,11 +342,20 @@ def feature_grid_png(act: np.ndarray, groups: int, shown: list[int] | range, tit
             canvas[my0:my1, mx0:mx1] = pixels.repeat(up, axis=0).repeat(up, axis=1)
     img = Image.fromarray(canvas, mode="RGB")
     draw = ImageDraw.Draw(img)
-    font, small = _font(15), _font(13)
+    small = _font(13)
     heading = f"{title}, " if title else ""
-    draw.text((geometry.margin, geometry.margin + 2),
-              drawable_text(f"{heading}groups {shown[0]}–{shown[-1]} of {groups}. Blue < 0 < red; each group scaled "
-                            f"to its largest |value|.", font), fill=(40, 40, 40), font=font)
+    line = f"{heading}groups {shown[0]}–{shown[-1]} of {groups}. Blue < 0 < red; each group scaled to its largest |value|."
+    room = geometry.width - 2 * geometry.margin
+    for size in (15, 14, 13, 12, 11, 10):                      # the heading shrinks to fit a narrow grid
+        font = _font(size)
+        if draw.textlength(drawable_text(line, font), font=font) <= room:
+            break
+    text, ellipsis = drawable_text(line, font), drawable_text("…", font)
+    if draw.textlength(text, font=font) > room:                # still too wide: cut it, ending with an ellipsis
+        while text and draw.textlength(text + ellipsis, font=font) > room:
+            text = text[:-1]
+        text = text.rstrip() + ellipsis
+    draw.text((geometry.margin, geometry.margin + 2), text, fill=(40, 40, 40), font=font)
     for i, g in enumerate(shown):
         x0, y0, _, _ = geometry.frame_box(i)
         top = y0 - geometry.label + 4

@@ -157,7 +157,7 @@ def test_weight_slice_labels_are_bounded_and_spread(groups, c):
     assert min(a - b for a, b in zip(ys, ys[1:])) >= 0.05               # ~25 px apart at 520 px: no overlap
     named = {int(a.text.split(":")[0].split()[1]) for a in labels}
     assert {0, 1, groups - 1, groups // 2} <= named
-    assert any("labelled: groups 0, 1, the multiples of" in a.text for a in fig.layout.annotations)
+    assert any(a.text.startswith("labels: groups 0, 1, multiples of") for a in fig.layout.annotations)
 
 
 def test_depthwise_preset_labels_each_point_at_their_slice():
@@ -321,3 +321,18 @@ def test_unknown_page_notice():
     assert routing.unknown_page_notice(None, known) is None
     assert routing.unknown_page_notice("http://h/app/connectivity", known, "/app") is None
     assert "“x y”" in routing.unknown_page_notice("http://h/app/x%20y/", known, "app")
+
+
+def test_feature_png_heading_fits_a_narrow_grid():
+    import io
+
+    from PIL import Image
+
+    act = np.random.default_rng(2).standard_normal((32, 6, 6)).astype(np.float32)
+    for shown in ([0], [0, 1, 2]):
+        img = np.asarray(Image.open(io.BytesIO(ff.feature_grid_png(act, 8, shown, "layer1.0.conv2: 128 → 128"))))
+        geometry = ff.feature_grid_geometry(4, 6, 6, len(shown), png=True)
+        m = geometry.margin
+        band = img[m:m + 20, :]                                            # the heading's line
+        assert (band != ff.GRID_BACKGROUND).any()                         # a heading is drawn...
+        assert (band[:, geometry.width - m // 2:] == ff.GRID_BACKGROUND).all()   # ...and ends before the edge
