@@ -264,6 +264,13 @@ def _side_labels(c_in: int, c_out: int, xref: str = "x", yref: str = "y") -> lis
     ]
 
 
+def _group_number_labels(side: _Side, groups: list[int], x: float, anchor: str) -> list[dict]:
+    """Return one 'group g' label per listed group block, in the group's text colour on a white chip."""
+    return [dict(x=x, y=sum(side.block(g)) / 2, xanchor=anchor, showarrow=False, text=f"<b>group {g}</b>",
+                 font=dict(color=group_text_color(g), size=12), bgcolor=TEXT_BACKGROUND, borderpad=1)
+            for g in groups]
+
+
 def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> go.Figure:
     """Return the input->output connection diagram, one colour per group, optionally one group highlighted."""
     traces, mode = _bipartite_traces(c_in, c_out, groups, highlight)
@@ -272,7 +279,10 @@ def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) 
     n_edges = cx.edge_count(c_in, c_out, groups)
     what = "every edge drawn" if mode == "edges" else "one band per group (too many edges to draw one by one)"
     title = f"{c_in} → {c_out} channels, G = {groups}: {fmt_int(n_edges)} connections, {what}"
-    fig.update_layout(annotations=_side_labels(c_in, c_out))
+    # number the blocks so the palette's repeat every 7 is never ambiguous (all when few, else the highlighted one)
+    numbered = list(range(groups)) if 1 < groups <= LABEL_GROUPS_MAX else ([highlight] if highlight is not None else [])
+    fig.update_layout(annotations=_side_labels(c_in, c_out)
+                      + _group_number_labels(_Side(c_out, groups), numbered, 1.03, "left"))
     return base_layout(fig, title, 560, {"figure": "bipartite", "mode": mode, "edges": n_edges,
                                           "groups": groups, "highlight": highlight})
 
@@ -298,10 +308,8 @@ def bipartite_fan_in(c_in: int, c_out: int, groups: int, highlight: int | None =
         dict(x=1, y=1.04, text=f"<b>outputs 0–{shown * per_out - 1} of {c_out}</b>", showarrow=False,
              yanchor="bottom"),
     ]
-    for g in range(shown):
-        for x, side, anchor in ((-0.03, left, "right"), (1.03, right, "left")):
-            notes.append(dict(x=x, y=sum(side.block(g)) / 2, xanchor=anchor, showarrow=False, text=f"<b>group {g}</b>",
-                              font=dict(color=group_text_color(g), size=12), bgcolor=TEXT_BACKGROUND, borderpad=1))
+    for x, side, anchor in ((-0.03, left, "right"), (1.03, right, "left")):
+        notes += _group_number_labels(side, list(range(shown)), x, anchor)
     if groups > shown:
         notes.append(dict(x=0.5, y=-0.035, yanchor="top", showarrow=False,
                           text=f"groups {shown}–{groups - 1} omitted, same pattern: each reads its own {per_in} "

@@ -336,3 +336,15 @@ def test_feature_png_heading_fits_a_narrow_grid():
         band = img[m:m + 20, :]                                            # the heading's line
         assert (band != ff.GRID_BACKGROUND).any()                         # a heading is drawn...
         assert (band[:, geometry.width - m // 2:] == ff.GRID_BACKGROUND).all()   # ...and ends before the edge
+
+
+@pytest.mark.parametrize("groups", [2, 8, 16])
+def test_full_diagram_numbers_every_group_when_colours_repeat(groups):
+    fig = F.bipartite(64, 128, groups)
+    numbered = [a.text for a in fig.layout.annotations if a.text.startswith("<b>group ")]
+    assert numbered == [f"<b>group {g}</b>" for g in range(groups)]     # group 7 is told apart from group 0
+
+
+def test_full_diagram_with_a_far_highlight_numbers_it():
+    fig = F.bipartite(64, 128, 32, highlight=20)
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("<b>group ")] == ["<b>group 20</b>"]
