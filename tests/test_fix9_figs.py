@@ -348,3 +348,20 @@ def test_full_diagram_numbers_every_group_when_colours_repeat(groups):
 def test_full_diagram_with_a_far_highlight_numbers_it():
     fig = F.bipartite(64, 128, 32, highlight=20)
     assert [a.text for a in fig.layout.annotations if a.text.startswith("<b>group ")] == ["<b>group 20</b>"]
+
+
+def test_lab_figures_text_passes_on_both_themes():
+    from resnext_viz import figures_lab as FL
+    from resnext_viz import lab_reference
+    from tests.test_figures_lab import LabConfig, fake_result
+
+    anchor = lab_reference.load_anchor()
+    result = fake_result(LabConfig(channels=16, size=8, batch=2), lambda c: 1e-3 * (1 + c.groups / 100))
+    figs = [FL.time_vs_flops(result, anchor), FL.speed_vs_intensity(result, anchor),
+            FL.bottleneck_ratio(result, anchor), FL.time_vs_flops(None, anchor, "bfloat16")]
+    labelled = [t for f in figs for t in f.data if t.mode and "text" in t.mode]
+    assert labelled                                                   # the point labels exist...
+    for fig in figs:
+        for what, color, bgs in _texts(fig):                          # ...and any explicit colour reads on both
+            for bg in bgs:
+                assert P.contrast_ratio(color, bg) >= P.TEXT_MIN_CONTRAST, (what, color, bg)
