@@ -1,10 +1,13 @@
 """resnext-viz entry point: routes between the lessons and draws the shared sidebar. Nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from resnext_viz import lessons, ui
+from resnext_viz import lessons, routing, ui
 
-st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=":material/grid_view:",
+ICON = Path(__file__).parent / "resnext_viz" / "data" / "icon.png"  # served by this server, not a font CDN
+st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=str(ICON),
                    layout="wide")
 ui.warm_torch()
 
@@ -18,5 +21,9 @@ def page(lesson: lessons.Lesson) -> st.Page:
 
 PAGES = {section: [page(x) for x in group] for section, group in lessons.sections().items()}
 current = st.navigation(PAGES)
+notice = routing.unknown_page_notice(st.context.url, [p.url_path for ps in PAGES.values() for p in ps],
+                                     st.get_option("server.baseUrlPath"))
+if notice:  # st.navigation falls back to Home silently; say so
+    st.warning(notice, icon=":material/warning:")
 ui.sidebar([p for group in PAGES.values() for p in group if p.url_path in lessons.CONV_LESSONS])
 current.run()

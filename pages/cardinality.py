@@ -42,7 +42,12 @@ ui.sync_url(FIELDS)
 
 try:
     if mode == "preserved":
-        rows = ui.preserved_complexity(budget, tuple(sorted(cs)), io, hw)
+        fits, misfits = card.cardinalities_that_fit(budget, tuple(sorted(cs)), io, io)
+        if misfits and not fits:
+            raise ValueError(" ".join(misfits))
+        for reason in misfits:  # named one by one; the others are still shown
+            st.error(reason, icon=":material/block:")
+        rows = ui.preserved_complexity(budget, fits, io, hw)
     else:
         rows = ui.fixed_width(width, io, hw)
 except ValueError as e:

@@ -45,6 +45,8 @@ if cx.draws_bands(spec.c_in, spec.c_out, G):
 
 if compare:
     ui.figure(figures.bipartite_compare(spec.c_in, spec.c_out, G, highlight), "connectivity_dense_vs_grouped", "bip")
+elif figures.uses_fan_in(spec.c_in, spec.c_out, G, highlight):
+    ui.figure(figures.bipartite_fan_in(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
 else:
     ui.figure(figures.bipartite(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
 

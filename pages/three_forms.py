@@ -62,15 +62,16 @@ m[3].metric("weights in each form", f"{result.params['c']:,}",
 ui.figure(fb.forms_diagram(spec.c_in, spec.C, spec.d, spec.c_out), "three_forms", "forms_diagram")
 
 st.subheader("Why (a) and (c) are the same function", anchor=False)
-st.markdown(f"Stack branch i's 1×1 reduce as rows {spec.d}·i … {spec.d}·i+{spec.d - 1} of one big 1×1, put its 3×3 "
+st.markdown(f"Stack branch i's 1×1 reduce (i = 1 … C, as in the formula) as rows "
+            f"{spec.d}·(i−1) … {spec.d}·i−1 of one big 1×1, put its 3×3 "
             f"on the diagonal of one {spec.C * spec.d}×{spec.C * spec.d} block matrix (that *is* a grouped 3×3 with "
             f"{spec.C} groups), and its 1×1 expand as columns of one big 1×1. ReLU acts element by element, so it "
             "never mixes blocks:")
-st.latex(r"W_3\,\sigma\!\Big(\mathrm{blockdiag}(W_2^{(1)},\dots,W_2^{(C)}) * \sigma\big("
-         r"\big[\begin{smallmatrix}W_1^{(1)}\\ \vdots\\ W_1^{(C)}\end{smallmatrix}\big]x\big)\Big)"
-         r"= \sum_{i=1}^{C} W_3^{(i)}\,\sigma\big(W_2^{(i)} * \sigma(W_1^{(i)} x)\big)")
-st.caption("Left: form (c), with W₃ = [W₃⁽¹⁾ … W₃⁽ᶜ⁾] side by side. Right: form (a). Form (b) is the middle step: "
-           "the branches up to the 3×3, concatenated, then the one 1×1 W₃.")
+st.latex(r"W_3\,\sigma\!\left(\mathrm{blockdiag}\big(W_2^{(1)},\dots,W_2^{(C)}\big) * \sigma\!\left("
+         r"\begin{bmatrix}W_1^{(1)}\\ \vdots\\ W_1^{(C)}\end{bmatrix} x\right)\right)"
+         r"= \sum_{i=1}^{C} W_3^{(i)}\,\sigma\!\left(W_2^{(i)} * \sigma\!\left(W_1^{(i)} x\right)\right)")
+st.caption(r"Left: form (c), with $W_3 = [\,W_3^{(1)}\ \cdots\ W_3^{(C)}\,]$ side by side. Right: form (a). "
+           r"Form (b) is the middle step: the branches up to the 3×3, concatenated, then the one 1×1 $W_3$.")
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown(f"**Where each branch lives inside form (c).** Branch i is group i of the grouped 3×3, so it gets "

@@ -21,6 +21,8 @@ STATIC_FORMATS = ("png", "svg", "pdf")
 FORMATS = (*STATIC_FORMATS, "html")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 EXPORT_TEMPLATE = "plotly_white"  # slides and handouts are printed on white
+EXPORT_MARGIN_MIN = {"l": 40, "r": 30, "b": 30}  # px: exported figures keep text off the page edge
+EXPORT_TITLE_PAD = 24  # px between the page's left edge and the title
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL_HINT = (
     "Static export (PNG, SVG, PDF) needs Chrome or Chromium on the server. On Debian or "
@@ -58,6 +60,12 @@ def _print_ready(fig: go.Figure) -> dict:
     d = fig.to_dict()  # a deep copy
     layout = d.setdefault("layout", {})
     layout.update(template=_template(), paper_bgcolor="white", plot_bgcolor="white")
+    margin = layout.setdefault("margin", {})
+    for side, least in EXPORT_MARGIN_MIN.items():                # on paper nothing may touch the edge
+        margin[side] = max(margin.get(side) or 0, least)
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("text"):
+        title.update(x=0, xref="container", xanchor="left", pad=dict(title.get("pad") or {}, l=EXPORT_TITLE_PAD))
     return d
 
 

@@ -100,6 +100,23 @@ def _closest_d(C: int, budget: int, c_in: int, c_out: int) -> int:
     return min(candidates, key=lambda d: (abs(template_params(C, d, c_in, c_out) - budget), d))
 
 
+def cardinalities_that_fit(budget: int, cardinalities: tuple[int, ...], c_in: int = 256,
+                           c_out: int = 256) -> tuple[tuple[int, ...], list[str]]:
+    """Return (the cardinalities whose thinnest path, d = 1, fits the budget; one sentence per one that does not)."""
+    _check_int("budget", budget, 1, 10**9)
+    fits, reasons = [], []
+    for C in cardinalities:
+        _check_int("each cardinality", C, 1, 1024)
+        smallest = template_params(C, 1, c_in, c_out)
+        if smallest > budget:
+            reasons.append(f"Cardinality {C} does not fit: even d = 1 needs {C} × ({c_in} + 9 + {c_out}) = "
+                           f"{smallest:,} weights, over the budget of {budget:,}. It is left out; raise the budget "
+                           f"to {smallest:,} or more to include it.")
+        else:
+            fits.append(C)
+    return tuple(fits), reasons
+
+
 def solve_preserved_complexity(budget: int = RESNET50_TEMPLATE_PARAMS,
                                cardinalities: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64),
                                c_in: int = 256, c_out: int = 256, hw: int = 56) -> list[CardinalityRow]:

@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from resnext_viz.blocks.cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
+from resnext_viz.palette import NEUTRAL_BAR, NEUTRAL_HOVER, group_color, text_on
 from resnext_viz.plotting import base_layout
-from resnext_viz.palette import group_color
 
-NEUTRAL = "rgba(128, 128, 128, 0.55)"
+NEUTRAL = NEUTRAL_BAR  # opaque grey bars, 3:1 or more on light and dark
 MAX_BRANCHES_DRAWN = 4  # a form diagram draws this many branches, then "…"
 
 
@@ -34,7 +34,8 @@ def cardinality_chart(rows: list[CardinalityRow], budget: int) -> go.Figure:
     fig.add_scatter(x=x, y=[r.d for r in rows], name="d (channels per path)", mode="lines+markers",
                     line=dict(color=group_color(1), width=2), hovertemplate="C = %{x}<br>d = %{y}<extra></extra>",
                     row=1, col=1)
-    fig.add_bar(x=x, y=[r.params for r in rows], name="weights", marker_color=NEUTRAL, showlegend=False,
+    fig.add_bar(x=x, y=[r.params for r in rows], name="weights", marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER,
+                showlegend=False,
                 customdata=[[r.rel_diff * 100] for r in rows],
                 hovertemplate="C = %{x}<br>%{y:,} weights (%{customdata[0]:+.1f}% of budget)<extra></extra>",
                 row=1, col=2)
@@ -65,7 +66,8 @@ def fixed_width_chart(rows: list[FixedWidthRow]) -> go.Figure:
     x = [str(r.C) for r in rows]
     fig = go.Figure()
     fig.add_bar(x=x, y=[r.params - r.grouped_params for r in rows], name="the two 1×1 convolutions",
-                marker_color=NEUTRAL, hovertemplate="C = %{x}: %{y:,} weights in the 1×1s<extra></extra>")
+                marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER,
+                hovertemplate="C = %{x}: %{y:,} weights in the 1×1s<extra></extra>")
     fig.add_bar(x=x, y=[r.grouped_params for r in rows], name="the grouped 3×3", marker_color=group_color(0),
                 hovertemplate="C = %{x}: %{y:,} weights in the 3×3<extra></extra>")
     fig.update_layout(barmode="stack")
@@ -95,14 +97,16 @@ class _Canvas:
     def box(self, x0: float, y0: float, x1: float, y1: float, text: str, color: str, col: int) -> None:
         xref, yref = self._refs(col)
         self.shapes.append(dict(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, xref=xref, yref=yref, fillcolor=color,
-                                line=dict(color=color, width=1.5), opacity=0.85, layer="below"))
-        if text:
-            self.text((x0 + x1) / 2, (y0 + y1) / 2, text, col, color="white")
+                                line=dict(color=color, width=1.5), layer="below"))
+        if text:  # black or white, whichever reads better on this fill (white on yellow would be 1.3:1)
+            self.text((x0 + x1) / 2, (y0 + y1) / 2, text, col, color=text_on(color))
 
-    def text(self, x: float, y: float, text: str, col: int, color: str | None = None, size: int = 11) -> None:
+    def text(self, x: float, y: float, text: str, col: int, color: str | None = None, size: int = 11,
+             bgcolor: str | None = None) -> None:
         xref, yref = self._refs(col)
         font = dict(size=size) | ({"color": color} if color else {})
-        self.notes.append(dict(x=x, y=y, xref=xref, yref=yref, text=text, showarrow=False, font=font))
+        self.notes.append(dict(x=x, y=y, xref=xref, yref=yref, text=text, showarrow=False, font=font)
+                          | ({"bgcolor": bgcolor, "borderpad": 2} if bgcolor else {}))
 
     def arrow(self, x0: float, y0: float, x1: float, y1: float, col: int) -> None:
         xref, yref = self._refs(col)
@@ -138,8 +142,10 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
             color = group_color(lane)
             cv.arrow(0.5, y["in"] - 0.04, x, y["c1"] + h / 2, col)
             cv.box(x - w / 2, y["c1"] - h / 2, x + w / 2, y["c1"] + h / 2, f"1×1<br>{c_in}→{d}", color, col)
+            cv.arrow(x, y["c1"] - h / 2, x, y["c2"] + h / 2, col)
             cv.box(x - w / 2, y["c2"] - h / 2, x + w / 2, y["c2"] + h / 2, f"3×3<br>{d}→{d}", color, col)
             if col == 1:
+                cv.arrow(x, y["c2"] - h / 2, x, y["c3"] + h / 2, col)
                 cv.box(x - w / 2, y["c3"] - h / 2, x + w / 2, y["c3"] + h / 2, f"1×1<br>{d}→{c_out}", color, col)
                 cv.arrow(x, y["c3"] - h / 2, 0.5, y["join"] + 0.04, col)
             else:
@@ -154,7 +160,7 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
         x0 = 0.15 + 0.7 * lane / lanes
         cv.box(x0, y["c2"] - h / 2, x0 + 0.7 / lanes, y["c2"] + h / 2, "",
                group_color(lane) if lane < len(shown) else "rgb(150,150,150)", 3)
-    cv.text(0.5, y["c2"], f"3×3, {C * d}→{C * d}<br><b>groups = {C}</b>", 3, color="white")
+    cv.text(0.5, y["c2"], f"3×3, {C * d}→{C * d}<br><b>groups = {C}</b>", 3, color="#FFFFFF", bgcolor=dark)
     cv.box(0.15, y["c3"] - h / 2, 0.85, y["c3"] + h / 2, f"1×1, {C * d}→{c_out}", dark, 3)
     for a, b in (("in", "c1"), ("c1", "c2"), ("c2", "c3"), ("c3", "out")):
         cv.arrow(0.5, y[a] - 0.05, 0.5, y[b] + 0.06, 3)
@@ -173,7 +179,7 @@ def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dic
         x=[labels[k] for k in keys], y=med,
         error_y=dict(type="data", symmetric=False, array=[b - m for m, b in zip(med, q3)],
                      arrayminus=[m - a for a, m in zip(q1, med)], visible=True),
-        marker_color=NEUTRAL, customdata=list(zip(q1, q3)),
+        marker_color=NEUTRAL, hoverlabel=NEUTRAL_HOVER, customdata=list(zip(q1, q3)),
         hovertemplate="%{x}: %{y:.3f} ms median (quartiles %{customdata[0]:.3f}–%{customdata[1]:.3f})"
                       "<extra></extra>"))
     fig.update_yaxes(title_text="median time, ms (whiskers: quartiles)", rangemode="tozero")
@@ -190,10 +196,11 @@ def stage_comparison(names: list[str], tables: list) -> go.Figure:
     for i, (name, table) in enumerate(zip(names, tables)):
         x = [r.paper_name for r in table.rows]
         color = NEUTRAL if i == 0 else group_color(i - 1)
+        hover_kw = {"hoverlabel": NEUTRAL_HOVER} if i == 0 else {}
         fig.add_bar(x=x, y=[r.params / 1e6 for r in table.rows], name=name, marker_color=color, legendgroup=name,
-                    hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} M parameters<extra></extra>", row=1, col=1)
+                    **hover_kw, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} M parameters<extra></extra>", row=1, col=1)
         fig.add_bar(x=x, y=[r.macs / 1e9 for r in table.rows], name=name, marker_color=color, legendgroup=name,
-                    showlegend=False, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} GMACs<extra></extra>", row=1, col=2)
+                    **hover_kw, showlegend=False, hovertemplate=f"{name}<br>%{{x}}: %{{y:.3f}} GMACs<extra></extra>", row=1, col=2)
     fig.update_layout(barmode="group")
     base_layout(fig, "Stage by stage (the paper's Table 1)", 420, {"figure": "stage_comparison", "models": names})
     _legend_below(fig)
@@ -206,9 +213,11 @@ def layer_breakdown(rows: list) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=("parameters", "MACs"))
     colors = [group_color(0) if r.groups and r.groups > 1 else NEUTRAL for r in convs]
     names = [r.name for r in convs]
-    fig.add_bar(x=names, y=[r.params for r in convs], marker_color=colors, row=1, col=1,
+    hover = dict(NEUTRAL_HOVER, bgcolor=[c if c != NEUTRAL else NEUTRAL_HOVER["bgcolor"] for c in colors],
+                 bordercolor=colors, font=dict(color=[text_on(c) if c != NEUTRAL else "#FFFFFF" for c in colors]))
+    fig.add_bar(x=names, y=[r.params for r in convs], marker_color=colors, hoverlabel=hover, row=1, col=1,
                 hovertemplate="%{x}: %{y:,} parameters<extra></extra>")
-    fig.add_bar(x=names, y=[r.macs for r in convs], marker_color=colors, row=1, col=2,
+    fig.add_bar(x=names, y=[r.macs for r in convs], marker_color=colors, hoverlabel=hover, row=1, col=2,
                 hovertemplate="%{x}: %{y:,} MACs<extra></extra>")
     return base_layout(fig, "Where the weights and the work are (grouped 3×3 in colour)", 360,
                        {"figure": "layer_breakdown", "layers": names})

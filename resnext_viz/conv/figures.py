@@ -16,25 +16,35 @@ from plotly.subplots import make_subplots
 
 from resnext_viz.conv import connectivity as cx
 from resnext_viz.conv.arithmetic import ConvSpec, GroupSweepRow, fmt_int
+from resnext_viz.palette import (FADED, GROUP_COLORS, NEUTRAL_BAR, NEUTRAL_HOVER, TEXT_BACKGROUND, group_color,
+                                 group_rgba, group_text_color)
 from resnext_viz.plotting import base_layout, palette_colorscale
-from resnext_viz.palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
 
 NODE_MARKERS_MAX = 512   # above this many channels a side, show group blocks, not dots
 GAP_GROUPS_MAX = 64    # up to this many groups, blocks are drawn with a visible gap between them
 BLOCK_BARS_MAX = 256   # above this many groups, channel blocks are drawn as one grey bar
 SLICE_HOVER_MAX = 1024 # above this many groups, slices carry no individual hover text
 LABEL_GROUPS_MAX = 16    # above this many groups, label only a few of them
+FAN_IN_FROM = 8         # above this many groups (edges drawn), the page zooms to the first few
+FAN_IN_GROUPS = 4       # ...and draws this many groups in full
+SLICE_LABELS_MAX = 16    # at most this many weight-slice labels (they are spread out, a leader line each)
 
 def _range_text(start: int, stop: int) -> str:
     """Return a half-open channel range as text: 'channels 4–5' or 'channel 4'."""
     return f"channel {start}" if stop - start == 1 else f"channels {start}–{stop - 1}"
 
 
-def _groups_to_label(groups: int, highlight: int | None = None) -> list[int]:
-    """Return the groups that get a text label: all when few, else the first, second, last and a highlighted one."""
+def _slice_label_step(groups: int) -> int:
+    """Return k such that labelling every k-th slice gives at most SLICE_LABELS_MAX - 3 labels."""
+    return max(2, -(-groups // (SLICE_LABELS_MAX - 3)))
+
+
+def _slices_to_label(groups: int, highlight: int | None = None) -> list[int]:
+    """Return the weight slices that get a label: all when few, else 0, 1, every k-th, the last, a highlighted one."""
     if groups <= LABEL_GROUPS_MAX:
         return list(range(groups))
-    return sorted({0, 1, groups - 1} | ({highlight} if highlight is not None else set()))
+    chosen = {0, 1, groups - 1} | set(range(0, groups, _slice_label_step(groups)))
+    return sorted(chosen | ({highlight} if highlight is not None else set()))
 
 
 # ---------------------------------------------------------------- parameter page
@@ -43,10 +53,10 @@ def _groups_to_label(groups: int, highlight: int | None = None) -> list[int]:
 def params_vs_groups(rows: list[GroupSweepRow], current: int | None = None) -> go.Figure:
     """Return bars of parameters and a line of MACs against every valid group count (log scales)."""
     x = [str(r.groups) for r in rows]
-    colors = [group_color(0) if r.groups == current else "rgba(128,128,128,0.45)" for r in rows]
+    colors = [group_color(0) if r.groups == current else NEUTRAL_BAR for r in rows]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(
-        x=x, y=[r.params for r in rows], marker_color=colors, name="parameters",
+        x=x, y=[r.params for r in rows], marker_color=colors, name="parameters", hoverlabel=NEUTRAL_HOVER,
         customdata=[[r.in_per_group, r.out_per_group] for r in rows],
         hovertemplate="G = %{x}<br>%{y:,} parameters<br>%{customdata[0]} in → %{customdata[1]} out per group"
                       "<extra></extra>",
@@ -233,6 +243,13 @@ def _side_labels(c_in: int, c_out: int, xref: str = "x", yref: str = "y") -> lis
     ]
 
 
+def _group_number_labels(side: _Side, groups: list[int], x: float, anchor: str) -> list[dict]:
+    """Return one 'group g' label per listed group block, in the group's text colour on a white chip."""
+    return [dict(x=x, y=sum(side.block(g)) / 2, xanchor=anchor, showarrow=False, text=f"<b>group {g}</b>",
+                 font=dict(color=group_text_color(g), size=12), bgcolor=TEXT_BACKGROUND, borderpad=1)
+            for g in groups]
+
+
 def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> go.Figure:
     """Return the input->output connection diagram, one colour per group, optionally one group highlighted."""
     traces, mode = _bipartite_traces(c_in, c_out, groups, highlight)
@@ -241,9 +258,49 @@ def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) 
     n_edges = cx.edge_count(c_in, c_out, groups)
     what = "every edge drawn" if mode == "edges" else "one band per group (too many edges to draw one by one)"
     title = f"{c_in} → {c_out} channels, G = {groups}: {fmt_int(n_edges)} connections, {what}"
-    fig.update_layout(annotations=_side_labels(c_in, c_out))
+    # number the blocks so the palette's repeat every 7 is never ambiguous (all when few, else the highlighted one)
+    numbered = list(range(groups)) if 1 < groups <= LABEL_GROUPS_MAX else ([highlight] if highlight is not None else [])
+    fig.update_layout(annotations=_side_labels(c_in, c_out)
+                      + _group_number_labels(_Side(c_out, groups), numbered, 1.03, "left"))
     return base_layout(fig, title, 560, {"figure": "bipartite", "mode": mode, "edges": n_edges,
                                           "groups": groups, "highlight": highlight})
+
+
+def uses_fan_in(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> bool:
+    """Return True when the connectivity page should draw bipartite_fan_in (many groups, edges, no far highlight)."""
+    return (groups > FAN_IN_FROM and not cx.draws_bands(c_in, c_out, groups)
+            and (highlight is None or highlight < FAN_IN_GROUPS))
+
+
+def bipartite_fan_in(c_in: int, c_out: int, groups: int, highlight: int | None = None,
+                     shown: int = FAN_IN_GROUPS) -> go.Figure:
+    """Return groups 0..shown-1 drawn edge by edge at full height, each group numbered, the rest summarised."""
+    shown = max(1, min(shown, groups))
+    per_in, per_out = c_in // groups, c_out // groups
+    hl = highlight if highlight is not None and highlight < shown else None
+    traces, _ = _bipartite_traces(shown * per_in, shown * per_out, shown, hl)   # groups 0..shown-1 are a layer
+    fig = go.Figure(traces)
+    _bipartite_axes(fig)
+    left, right = _Side(shown * per_in, shown), _Side(shown * per_out, shown)
+    notes = [
+        dict(x=0, y=1.04, text=f"<b>inputs 0–{shown * per_in - 1} of {c_in}</b>", showarrow=False, yanchor="bottom"),
+        dict(x=1, y=1.04, text=f"<b>outputs 0–{shown * per_out - 1} of {c_out}</b>", showarrow=False,
+             yanchor="bottom"),
+    ]
+    for x, side, anchor in ((-0.03, left, "right"), (1.03, right, "left")):
+        notes += _group_number_labels(side, list(range(shown)), x, anchor)
+    if groups > shown:
+        notes.append(dict(x=0.5, y=-0.035, yanchor="top", showarrow=False,
+                          text=f"groups {shown}–{groups - 1} omitted, same pattern: each reads its own {per_in} "
+                               f"input{'s' if per_in > 1 else ''} and writes its own {per_out} "
+                               f"output{'s' if per_out > 1 else ''}"))
+    fig.update_layout(annotations=notes)
+    fig.update_yaxes(range=[-0.1, 1.06])
+    n_edges = cx.edge_count(c_in, c_out, groups)
+    title = (f"{c_in} → {c_out} channels, G = {groups}: groups 0–{shown - 1} drawn edge by edge "
+             f"({fmt_int(cx.edge_count(shown * per_in, shown * per_out, shown))} of {fmt_int(n_edges)} connections)")
+    return base_layout(fig, title, 560, {"figure": "bipartite", "mode": "fan_in", "edges": n_edges, "groups": groups,
+                                         "shown": shown, "highlight": highlight})
 
 
 def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> go.Figure:
@@ -336,19 +393,32 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
                        f"writes output {_range_text(g * per_out, (g + 1) * per_out)}<br>"
                        f"{fmt_int(per_out * per_in * k)} weights, used by group {g} alone" for g in range(G)]))
     fig = go.Figure(traces)
-    for g in _groups_to_label(G, highlight):
+    labelled = _slices_to_label(G, highlight)
+    spread = G > LABEL_GROUPS_MAX                                     # labels evenly spaced, a leader line each
+    top, bottom = sum(side.block(0)) / 2, sum(side.block(G - 1)) / 2
+    for i, g in enumerate(labelled):
         a, b = g * per_out, (g + 1) * per_out
-        fig.add_annotation(x=1.06, y=sum(side.block(g)) / 2, xanchor="left", showarrow=False,
-                           text=f"group {g}: W[{a}:{b}] reads x[{g * per_in}:{(g + 1) * per_in}]",
-                           font=dict(color=group_text_color(g), size=12))
-    if G > LABEL_GROUPS_MAX:
-        fig.add_annotation(x=1.06, y=0.5, xanchor="left", showarrow=False, text=f"⋮ {G - 3} more groups")
+        y_slice = sum(side.block(g)) / 2
+        y_text = top - i * (top - bottom) / max(len(labelled) - 1, 1) if spread else y_slice
+        text = f"group {g}: W[{a}:{b}] reads x[{g * per_in}:{(g + 1) * per_in}]"
+        font = dict(color=group_text_color(g), size=12)
+        if spread:
+            fig.add_annotation(x=1.0, y=y_slice, ax=1.18, ay=y_text, axref="x", ayref="y", xanchor="left",
+                               showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="rgba(128,128,128,0.8)",
+                               text=text, font=font, bgcolor=TEXT_BACKGROUND, borderpad=1)
+        else:
+            fig.add_annotation(x=1.06, y=y_slice, xanchor="left", showarrow=False, text=text, font=font,
+                               bgcolor=TEXT_BACKGROUND, borderpad=1)
+    if spread:
+        step = _slice_label_step(G)
+        fig.add_annotation(x=0, y=-0.09, xanchor="left", yanchor="top", showarrow=False,
+                           text=f"labels: groups 0, 1, multiples of {step}, the last (hover for any)")
     fig.add_annotation(x=0, y=-0.03, xanchor="left", yanchor="top", showarrow=False,
                        text=f"dim 1: C_in/G = {per_in} input channel{'s' if per_in > 1 else ''} per slice")
     fig.add_annotation(x=-0.03, y=0.5, xanchor="right", showarrow=False, textangle=-90,
                        text=f"dim 0: C_out = {c_out} output channels")
-    fig.update_xaxes(visible=False, range=[-0.12, 2.9], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-0.1, 1.02], fixedrange=True)
+    fig.update_xaxes(visible=False, range=[-0.12, 3.0], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.17 if spread else -0.1, 1.02], fixedrange=True)
     title = (f"Weight tensor ({c_out}, {per_in}, {spec.kh}, {spec.kw}) = {G} slice{'s' if G > 1 else ''} "
              f"of {per_out} × {per_in} × {spec.kh} × {spec.kw}")
     return base_layout(fig, title, 520, {"figure": "weight_slices", "groups": G,

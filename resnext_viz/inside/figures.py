@@ -20,8 +20,8 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
+from resnext_viz.palette import TEXT_BACKGROUND, group_color, group_text_color
 from resnext_viz.plotting import base_layout
-from resnext_viz.palette import group_color
 
 __all__ = [
     "MAP_COLORSCALE",
@@ -214,7 +214,8 @@ def _mosaic(blocks: list[np.ndarray], values: list[np.ndarray], groups: list[int
         shapes.append(dict(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x1 - 0.5, y1=y1 - 0.5, layer="above",
                            line=dict(color=group_color(g), width=line), fillcolor="rgba(0,0,0,0)"))
         notes.append(dict(x=x0 - 0.5, y=y0 - 0.5, text=f"<b>{label}</b>", showarrow=False, xanchor="left",
-                          yanchor="bottom", font=dict(color=group_color(g), size=12)))
+                          yanchor="bottom", font=dict(color=group_text_color(g), size=12),
+                          bgcolor=TEXT_BACKGROUND, borderpad=1))
     heatmap = go.Heatmap(
         z=z, customdata=raw_z, colorscale=MAP_COLORSCALE, zmin=-1, zmax=1, zmid=0,
         hovertemplate="value %{customdata:.3g}<br>(%{z:.2f} of the scale)<extra></extra>",
@@ -276,12 +277,41 @@ def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
 # ---------------------------------------------------------------- feature maps, as one PNG
 
 
+# Fonts with the arrows, dashes and × the titles use, tried in order (Debian's fonts-dejavu-core, then others);
+# without any of them Pillow's own font is used and those characters are written in ASCII.
+FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
+                   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "DejaVuSans.ttf", "Arial.ttf")
+ASCII_FALLBACK = {"→": "->", "←": "<-", "–": "-", "—": "-", "×": "x", "·": "*", "≤": "<=", "≥": ">=", "…": "..."}
+_NOTDEF_PROBE = "\U0010FFFD"  # a private-use code point no font draws: its mask is the font's .notdef box
+
+
 @lru_cache(maxsize=4)
 def _font(size: int) -> ImageFont.ImageFont:
+    """Return a TrueType font at `size` px that has the characters of ASCII_FALLBACK if one is installed."""
+    for path in FONT_CANDIDATES:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
     try:
         return ImageFont.load_default(size=size)
     except (OSError, TypeError, AttributeError):  # Pillow built without FreeType: the small bitmap font
         return ImageFont.load_default()
+
+
+def has_glyph(font: ImageFont.ImageFont, ch: str) -> bool:
+    """Return True when `font` draws `ch` as itself, not as its .notdef box (or not at all)."""
+    try:
+        mask = font.getmask(ch)
+        notdef = font.getmask(_NOTDEF_PROBE)
+    except (UnicodeEncodeError, ValueError, OSError):
+        return False
+    return mask.size != (0, 0) and (mask.size != notdef.size or bytes(mask) != bytes(notdef))
+
+
+def drawable_text(text: str, font: ImageFont.ImageFont) -> str:
+    """Return `text` with every character `font` cannot draw replaced by its ASCII spelling."""
+    return "".join(ASCII_FALLBACK[c] if c in ASCII_FALLBACK and not has_glyph(font, c) else c for c in text)
 
 
 def feature_grid_png(act: np.ndarray, groups: int, shown: list[int] | range, title: str = "") -> bytes:
@@ -312,18 +342,27 @@ def feature_grid_png(act: np.ndarray, groups: int, shown: list[int] | range, tit
             canvas[my0:my1, mx0:mx1] = pixels.repeat(up, axis=0).repeat(up, axis=1)
     img = Image.fromarray(canvas, mode="RGB")
     draw = ImageDraw.Draw(img)
-    font, small = _font(15), _font(13)
+    small = _font(13)
     heading = f"{title}, " if title else ""
-    draw.text((geometry.margin, geometry.margin + 2),
-              f"{heading}groups {shown[0]}-{shown[-1]} of {groups}. Blue < 0 < red; each group scaled to its largest "
-              f"|value|.", fill=(40, 40, 40), font=font)
+    line = f"{heading}groups {shown[0]}–{shown[-1]} of {groups}. Blue < 0 < red; each group scaled to its largest |value|."
+    room = geometry.width - 2 * geometry.margin
+    for size in (15, 14, 13, 12, 11, 10):                      # the heading shrinks to fit a narrow grid
+        font = _font(size)
+        if draw.textlength(drawable_text(line, font), font=font) <= room:
+            break
+    text, ellipsis = drawable_text(line, font), drawable_text("…", font)
+    if draw.textlength(text, font=font) > room:                # still too wide: cut it, ending with an ellipsis
+        while text and draw.textlength(text + ellipsis, font=font) > room:
+            text = text[:-1]
+        text = text.rstrip() + ellipsis
+    draw.text((geometry.margin, geometry.margin + 2), text, fill=(40, 40, 40), font=font)
     for i, g in enumerate(shown):
         x0, y0, _, _ = geometry.frame_box(i)
         top = y0 - geometry.label + 4
         draw.rectangle((x0, top + 2, x0 + 11, top + 13), fill=_hex_rgb(group_color(g)))  # the group's colour swatch
         first = g * per
-        channels = f"channel {first}" if per == 1 else f"channels {first}-{first + per - 1}"
-        draw.text((x0 + 17, top), f"group {g}: {channels}", fill=(40, 40, 40), font=small)
+        channels = f"channel {first}" if per == 1 else f"channels {first}–{first + per - 1}"
+        draw.text((x0 + 17, top), drawable_text(f"group {g}: {channels}", small), fill=(40, 40, 40), font=small)
     out = io.BytesIO()
     img.save(out, "PNG", optimize=False, compress_level=6)
     return out.getvalue()
