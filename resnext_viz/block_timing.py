@@ -150,7 +150,7 @@ def time_block(cfg: BlockConfig, device: str | torch.device = "cpu", dtype: str 
         raise ValueError(f"budget_s must be a positive number of seconds, got {budget_s}.")
     if dev.type == "cpu":  # checked before any tensor exists; a GPU run is bounded by its memory (below)
         problem = budget.check(budget.block_estimate(cfg, str(dt).removeprefix("torch."), budget_s),
-                               "Timing this block", "the batch, the input height and width, or the channels")
+                               "This timing", "the batch, the input height and width, or the channels")
         if problem:
             raise budget.BudgetExceeded(problem)
     try:

@@ -94,8 +94,8 @@ def check(estimate: Estimate, what: str, lower: str, bounds: Limits | None = Non
         over.append(f"about {_fmt_bytes(estimate.bytes)} of memory (the limit is {_fmt_bytes(b.bytes)})")
     if not over:
         return None
-    return (f"{what} would need {' and '.join(over)} on this shared server, so it was not run: "
-            f"lower {lower}.")
+    return (f"{what} was not run: from its layer sizes it could take up to {' and '.join(over)} on this "
+            f"shared server. Lower {lower}.")
 
 
 def _conv_seconds(macs: float, groups: int) -> float:

@@ -236,7 +236,7 @@ def compare_forms(spec: FormSpec, device: str | torch.device = "cpu", dtype: str
     dt = check_dtype(dev, dtype)
     if dev.type == "cpu":  # checked before any tensor exists (see budget.py)
         problem = budget.check(budget.forms_estimate(spec, str(dt).removeprefix("torch."), budget_s, time_forms),
-                               "Comparing these three forms", "the input height and width, or the channels "
+                               "This comparison", "the input height and width, or the channels "
                                "(input, C × d, output)")
         if problem:
             raise budget.BudgetExceeded(problem)

@@ -50,9 +50,9 @@ def test_limits_default_and_from_environment(monkeypatch):
 def test_check_names_the_bound_and_what_to_lower():
     bounds = budget.Limits(10.0, 2**30)
     assert budget.check(budget.Estimate(9.9, 2**30), "X", "the batch", bounds) is None
-    only_time = budget.check(budget.Estimate(12.0, 10), "Timing this block", "the batch", bounds)
+    only_time = budget.check(budget.Estimate(12.0, 10), "This timing", "the batch", bounds)
     assert "about 12 s of CPU time (the limit is 10 s)" in only_time and "memory" not in only_time
-    assert only_time.endswith("lower the batch.")
+    assert only_time.startswith("This timing was not run: ") and only_time.endswith("Lower the batch.")
     both = budget.check(budget.Estimate(30.0, 3 * 2**30), "X", "the batch", bounds)
     assert "30 s" in both and "about 3.0 GB of memory (the limit is 1.0 GB)" in both
 
@@ -77,16 +77,16 @@ def test_block_refused_before_any_tensor_at_the_largest_settings(monkeypatch):
     monkeypatch.setattr(block_timing, "BlockStep", _fail)
     monkeypatch.setattr(block_timing, "_time", _fail)
     t0 = time.perf_counter()
-    with pytest.raises(budget.BudgetExceeded, match="lower the batch") as err:
+    with pytest.raises(budget.BudgetExceeded, match="Lower the batch") as err:
         block_timing.time_block(LARGEST_BLOCK, "cpu", "float32", 5.0)
     assert time.perf_counter() - t0 < 1.0
-    assert isinstance(err.value, ValueError) and "not run" in str(err.value)
+    assert isinstance(err.value, ValueError) and "was not run" in str(err.value)
 
 
 def test_forms_refused_before_any_tensor_at_the_largest_settings(monkeypatch):
     monkeypatch.setattr(forms, "build_forms", _fail)
     t0 = time.perf_counter()
-    with pytest.raises(budget.BudgetExceeded, match="lower the input height and width"):
+    with pytest.raises(budget.BudgetExceeded, match="Lower the input height and width"):
         forms.compare_forms(LARGEST_FORMS, "cpu", "float64", budget_s=0.6)
     assert time.perf_counter() - t0 < 1.0
 
@@ -178,11 +178,23 @@ def test_block_builder_refusal_is_a_message(monkeypatch):
     at = run_page(BUILDER, {"batch": "64"})
     at.button(key="blk_time").click().run()
     assert not at.exception
-    assert "so it was not run" in at.error[0].value and "lower the batch" in at.error[0].value
+    assert "This timing was not run" in at.error[0].value and "Lower the batch" in at.error[0].value
 
 
 def test_three_forms_refusal_is_a_message(monkeypatch):
+    import streamlit as st
+
     monkeypatch.setenv("RESNEXT_VIZ_MAX_SECONDS", "0.01")
-    at = run_page(FORMS)
+    try:
+        at = run_page(FORMS)
+    finally:
+        st.cache_data.clear()  # ui.compare_forms caches its answer, the refusal too: later tests get the default bounds
     assert not at.exception
-    assert "Comparing these three forms would need about" in at.error[0].value
+    assert "This comparison was not run: from its layer sizes it could take up to about" in at.error[0].value
+
+
+def test_layer_table_kinds_fit_their_column():
+    records = layer_table(BlockConfig(stride=2)).records()
+    kinds = {r["layer"]: r["kind"] for r in records}
+    assert kinds["downsample.0"] == "shortcut 1×1 conv"
+    assert max(len(k) for k in kinds.values() if k) <= 17  # "shortcut 1×1 conv": the longest that fits (screenshot)
