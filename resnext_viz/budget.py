@@ -7,10 +7,11 @@ naming the bound and what to lower. The estimate is arithmetic on the layer shap
 
 Time needs a device speed. We use FIXED conservative rates, not a timed matmul at start-up:
 the same configuration then gets the same answer on every request and in the tests, and a
-busy server (where a start-up matmul would be slow or noisy) changes nothing. The rates are
-about half of what one thread of this project's 2-core server measured (float32: dense convs
-30-85 GMAC/s, grouped 8-80 GMAC/s, backward at most 7.3x the forward), so real runs come in
-under the estimate (tests/test_fix9_bounds.py checks that against measured runs).
+busy server (where a start-up matmul would be slow or noisy) changes nothing. The conv rates
+are half the slowest that one thread of this project's 2-core server measured in float32
+(dense convs 30-85 GMAC/s, grouped 8-80 GMAC/s); a whole block's forward+backward took
+1.8-4.7x its forward. tests/test_fix9_bounds.py runs a few configurations and checks that
+each measured time and peak memory is below the estimate and within a stated factor of it.
 
 The server's owner sets the bounds with environment variables:
 RESNEXT_VIZ_MAX_SECONDS (default 10) and RESNEXT_VIZ_MAX_MEMORY_MB (default 1024).
@@ -33,12 +34,12 @@ GROUPED_MACS_PER_S = 4e9  # grouped convolutions (measured 8-80e9; depthwise is 
 ELEMENTS_PER_S = 0.5e9  # batch norm, ReLU, add, copy: memory-bound, one pass per op
 CALL_OVERHEAD_S = 30e-6  # Python + dispatch per operator call (matters for form (a)'s C branches)
 BACKWARD_FACTOR = 5.0  # forward + backward over forward alone (whole blocks measured 1.8-4.7)
-# Relative to float32: float64 has half the SIMD lanes; bfloat16 measured at most 1.1x float32 here
+# Relative to float32: float64 has half the SIMD lanes; bfloat16 measured at most 1.13x float32 here
 # (CPUs without AVX512-BF16 / AMX are slower: the owner can lower RESNEXT_VIZ_MAX_SECONDS there).
 DTYPE_SLOWDOWN = {"float32": 1.0, "float64": 2.5, "bfloat16": 1.2, "float16": 3.0}
 DTYPE_BYTES = {"float32": 4, "float64": 8, "bfloat16": 2, "float16": 2}
 PER_MODULE_BYTES = 16 * 2**10  # Python objects and small allocations of one conv module (form (a) has 3C)
-MEMORY_SAFETY = 1.2  # allocator slack, convolution workspaces, the float32 copy made before a dtype cast
+MEMORY_SAFETY = 1.2  # allocator slack and convolution workspaces
 
 
 @dataclass(frozen=True)
