@@ -83,10 +83,12 @@ if saved and saved[0] == key:
         t[2].metric("Throughput", f"{result.images_per_s:,.0f} img/s", help="batch / forward median")
         peak = result.peak_forward_backward_bytes
         t[3].metric("Peak memory", fmt_bytes(peak) if peak is not None else "CUDA only")
-        for n in (ui.CPU_TIMING_NOTE if device == "cpu" else "", result.forward.note, result.forward_backward.note,
-                  *result.notes):
+        for n in (ui.CPU_TIMING_NOTE if device == "cpu" else "", *result.notes):  # notes hold each spread note
             if n:
                 st.caption(n)
+        if result.ordering_problem:
+            st.warning(result.ordering_problem, icon=":material/warning:")
+            st.button("Measure again", key="blk_again", on_click=ui.request_run, args=("blk_time",))
 else:
     st.caption("Press the button to measure: warm-up first, then the median of repeats until the budget is spent.")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from resnext_viz import budget
 from resnext_viz.timing import Timing, check_dtype, measure, resolve_device
 
 __all__ = [
@@ -239,6 +240,12 @@ def compare_forms(spec: FormSpec, device: str | torch.device = "cpu", dtype: str
     """Return the three forms' pairwise max abs output differences, parameter counts and times."""
     dev = resolve_device(device)
     dt = check_dtype(dev, dtype)
+    if dev.type == "cpu":  # checked before any tensor exists (see budget.py)
+        problem = budget.check(budget.forms_estimate(spec, str(dt).removeprefix("torch."), budget_s, time_forms),
+                               "This comparison", "the input height and width, or the channels "
+                               "(input, C × d, output)")
+        if problem:
+            raise budget.BudgetExceeded(problem)
     forms = build_forms(spec, device=dev, dtype=dt, seed=seed)
     x = torch.randn(spec.batch, spec.c_in, spec.height, spec.width,
                     generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64).to(dev, dt)

@@ -13,6 +13,7 @@ from typing import Callable
 
 import torch
 
+from resnext_viz import budget
 from resnext_viz.blocks.builder import BlockConfig, build_block, layer_table
 from resnext_viz.timing import DeviceOutOfMemory, Timing, check_dtype, is_oom, measure, resolve_device, synchronize
 
@@ -72,6 +73,16 @@ class BlockTiming:
         return self.macs / self.forward.median_s / 1e9
 
     @property
+    def ordering_problem(self) -> str | None:
+        """Return a sentence when forward+backward measured faster than forward alone (impossible), else None."""
+        fwd, both = self.forward.median_s, self.forward_backward.median_s
+        if both >= fwd:
+            return None
+        return (f"Forward + backward ({both * 1e3:.2f} ms) came out faster than forward alone ({fwd * 1e3:.2f} ms). "
+                "That cannot be right, since a training step does the forward's work and then more: other work on "
+                "the machine slowed one of the two measurements. Measure again.")
+
+    @property
     def images_per_s(self) -> float:
         """Return forward throughput in images per second."""
         return self.config.batch / self.forward.median_s
@@ -119,13 +130,19 @@ def time_block(cfg: BlockConfig, device: str | torch.device = "cpu", dtype: str 
                seed: int = 0) -> BlockTiming:
     """Return forward and forward+backward timings (seconds) of the configured block on `device`.
 
-    Raises ValueError for a device that is absent or a dtype that makes no sense there, and
-    DeviceOutOfMemory (after emptying the CUDA cache) when the block does not fit.
+    Raises ValueError for a device that is absent or a dtype that makes no sense there,
+    budget.BudgetExceeded (a ValueError) before anything is built when a CPU run would go over the
+    server's time or memory bound, and DeviceOutOfMemory (after emptying the CUDA cache) when the block does not fit.
     """
     dev = resolve_device(device)
     dt = check_dtype(dev, dtype)
     if not budget_s > 0:
         raise ValueError(f"budget_s must be a positive number of seconds, got {budget_s}.")
+    if dev.type == "cpu":  # checked before any tensor exists; a GPU run is bounded by its memory (below)
+        problem = budget.check(budget.block_estimate(cfg, str(dt).removeprefix("torch."), budget_s),
+                               "This timing", "the batch, the input height and width, or the channels")
+        if problem:
+            raise budget.BudgetExceeded(problem)
     try:
         return _time(cfg, dev, dt, budget_s, progress, seed)
     except RuntimeError as err:

@@ -72,7 +72,7 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
     df = pd.DataFrame.from_records(records, columns=columns)
     config = {}
     for col in df.columns:
-        values = [v for v in df[col] if not _missing(v)]
+        values = [v for v in (r.get(col) for r in records) if not _missing(v)]  # before pandas makes ints floats
         numeric = values and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                                  for v in values)
         if numeric:
