@@ -8,6 +8,7 @@ import streamlit as st
 
 from resnext_viz.conv import arithmetic as cm
 
+from .widgets import number
 from .state import Field, current_page_id, url_state, seed, show_notices, sync_url
 
 # ---------------------------------------------------------------- the convolution controls
@@ -78,49 +79,32 @@ def apply_preset(name: str) -> None:
     ss["_preset_applied"] = name
 
 
-def _bound_note(value: int, f: Field) -> None:
-    if value == f.hi:
-        st.caption(f"{f.hi:,} is the largest {f.label} this explainer allows.")
-
-
 def conv_controls() -> tuple[cm.ConvSpec | None, str | None]:
     """Draw the convolution controls; return (spec, None) when valid, else (None, explanation)."""
     show_notices(seed(CONV_FIELDS, _spec_problem))
     ss = st.session_state
     f = {x.key: x for x in CONV_FIELDS}
-
-    def num(key: str, help: str) -> None:
-        x = f[key]
-        st.number_input(x.label.capitalize(), min_value=x.lo, max_value=x.hi, step=1, key=key, help=help)
-        _bound_note(ss[key], x)
-
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        num("conv_c_in", "C_in: channels of the input tensor.")
-    with c2:
-        num("conv_c_out", "C_out: channels the layer produces (its number of filters).")
-    with c3:
-        num("conv_kh", "kH (and kW when the kernel is square).")
-    with c4:
-        num("conv_groups", "G: how many independent slices the channels are split into. Must divide C_in and C_out.")
+    main = [("conv_c_in", "C_in: channels of the input tensor."),
+            ("conv_c_out", "C_out: channels the layer produces (its number of filters)."),
+            ("conv_kh", "kH (and kW when the kernel is square)."),
+            ("conv_groups", "G: how many independent slices the channels are split into. Must divide C_in and C_out.")]
+    for col, (key, help) in zip(st.columns(4), main):
+        with col:
+            number(f[key], help)
     with st.expander("Input size, stride, padding, bias, non-square kernel", expanded=False):
-        d1, d2, d3, d4 = st.columns(4)
-        with d1:
-            num("conv_h", "Input height H.")
-        with d2:
-            num("conv_w", "Input width W.")
-        with d3:
-            num("conv_stride", "Step of the kernel over the input.")
-        with d4:
-            num("conv_padding", "Zeros added on every side.")
+        more = [("conv_h", "Input height H."), ("conv_w", "Input width W."),
+                ("conv_stride", "Step of the kernel over the input."), ("conv_padding", "Zeros added on every side.")]
+        for col, (key, help) in zip(st.columns(4), more):
+            with col:
+                number(f[key], help)
         e1, e2, e3 = st.columns([1, 1, 2])
         with e1:
-            st.toggle("Bias", key="conv_bias", help="Adds C_out parameters, whatever G is.")
+            st.toggle("Bias", key="conv_bias", help="Adds C_out parameters, whatever G is.", persist_state="session")
         with e2:
-            st.toggle("Square kernel", key="conv_square")
+            st.toggle("Square kernel", key="conv_square", persist_state="session")
         with e3:
             if not ss["conv_square"]:
-                num("conv_kw", "kW, the kernel width.")
+                number(f["conv_kw"], "kW, the kernel width.")
     sync_url(CONV_FIELDS)
     values = {x.key: ss[x.key] for x in CONV_FIELDS}
     problem = _spec_problem(values)

@@ -169,3 +169,16 @@ def page_link_or_text(path: str, label: str) -> None:
         except (StreamlitAPIException, KeyError):
             pass
     st.markdown(f"Set the block on the **{label}** page (in the sidebar).")
+
+
+def number(f: Field, help: str | None = None, label: str | None = None, note_bound: bool = True) -> int:
+    """Draw a whole-number input whose bounds are the field's (one source for widget, URL and validator).
+
+    The value persists for the session while the widget is hidden (another view, a collapsed
+    option), so a learner's choice is never reset by what they look at.
+    """
+    value = st.number_input(label or f.label[0].upper() + f.label[1:], min_value=f.lo, max_value=f.hi, step=1,
+                            key=f.key, help=help, persist_state="session")
+    if note_bound and value == f.hi:
+        st.caption(f"{f.hi:,} is the largest {f.label} this explainer allows.")
+    return value
