@@ -37,7 +37,8 @@ LESSONS = [
      "Run a picture through ResNeXt-50 and look inside a grouped convolution: what each group's channels respond to, "
      "and how alike they are."),
     ("pages/gradients.py", "Gradients",
-     "Backpropagate one number and watch it stay inside its group: exact zeros everywhere else, unlike a dense layer."),
+     "Backpropagate one number to a grouped layer: which exact zeros a dense layer has too, which only grouping "
+     "gives (on other groups' inputs), and why a class score still reaches every group."),
     ("pages/performance_lab.py", "Performance lab",
      "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
 ]
