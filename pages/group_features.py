@@ -86,14 +86,17 @@ with ui.plain_errors("showing the group features"):
     st.subheader("Do the channels of a group work together?", anchor=False)
     base = ui.corr_baselines(loaded, chosen, layer) if source == "resnext50" else None
     if f.within is not None:
-        m = st.columns(5 if base else 3)
+        m = st.columns(3)
         m[0].metric("Mean |corr| inside a group", f"{f.within:.3f}", help="between different channels of one group")
         m[1].metric("Mean |corr| across groups", f"{f.across:.3f}", help="between channels of different groups")
         m[2].metric("Inside ÷ across", f"{f.ratio:.2f}×")
         if base:
-            m[3].metric("Random-init baseline", f"{base.random_init:.2f}×", help="the same layer of ResNeXt-50 "
+            m = st.columns(3)
+            m[0].metric("Random-init baseline", f"{base.random_init:.2f}×", help="the same layer of ResNeXt-50 "
                         "with seeded random weights, same picture: what the wiring alone gives")
-            m[4].metric("Inputs shuffled first", f"{base.shuffled:.2f}×", help="these weights, the layer's input "
+            m[1].metric("Dense layer cut into fake groups", f"{base.dense_fake:.2f}×", help="a dense 3×3 of this "
+                        "shape, seeded random weights, same input, its outputs cut into the same groups: no wiring")
+            m[2].metric("Inputs shuffled first", f"{base.shuffled:.2f}×", help="these weights, the layer's input "
                         f"channels permuted (seed {base.seed}) before grouping: each group reads channels from all over")
     ui.figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
               "channel_correlation", "feat_corr")

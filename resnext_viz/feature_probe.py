@@ -178,6 +178,7 @@ class CorrBaselines:
     random_init: float | None  # same architecture, seeded random weights, same picture and layer
     shuffled: float | None  # the probed model's layer, its input channels permuted (seeded) before grouping
     seed: int
+    dense_fake: float | None = None  # a dense 3x3 (seeded random, the layer's shape and weight std) cut into G groups
 
 
 def _ratio(act: torch.Tensor, groups: int) -> float | None:
@@ -196,6 +197,8 @@ def correlation_baselines(model: ResNet, random_model: ResNet, layer: str, x: to
                           seed: int = 0) -> CorrBaselines:
     """Return the ratio of `layer` in `model`, in the seeded random `random_model`, and with shuffled inputs.
 
+    Dense: a dense 3x3 of the same shape with seeded random weights (the layer's weight std) on
+    the same input, its outputs cut into G fake groups: what the ratio is without any wiring.
     Shuffled: the layer's own input (after conv1, batch norm, ReLU) has its channels permuted
     by a seeded permutation before the grouped 3x3, so each group reads channels from
     everywhere; the weights are unchanged. Neither model is modified.
@@ -206,9 +209,13 @@ def correlation_baselines(model: ResNet, random_model: ResNet, layer: str, x: to
     with torch.no_grad():
         shuffled = probes._conv(info, layer_input[:, perm], block.conv2.weight, info.groups)[0]  # (C_out, H', W')
         own = probes._conv(info, layer_input, block.conv2.weight, info.groups)[0]
+        weight = block.conv2.weight
+        dense_w = torch.randn(info.out_channels, info.in_channels, *info.kernel_size, generator=generator,
+                              dtype=weight.dtype).to(weight.device) * weight.std()  # (C_out, C_in, k, k)
+        dense = probes._conv(info, layer_input, dense_w, 1)[0]  # every output reads every input: no wiring
     random_act = probes.capture_activation(random_model, layer, x)
     return CorrBaselines(layer=layer, trained=_ratio(own, info.groups), random_init=_ratio(random_act, info.groups),
-                         shuffled=_ratio(shuffled, info.groups), seed=seed)
+                         shuffled=_ratio(shuffled, info.groups), seed=seed, dense_fake=_ratio(dense, info.groups))
 
 
 def correlation_text(with_baselines: bool) -> str:
@@ -217,7 +224,7 @@ def correlation_text(with_baselines: bool) -> str:
         "Each cell is how alike two channels' maps are over the picture's positions (|Pearson correlation|). "
         "Bright squares along the diagonal mean a group's channels resemble each other more than channels of other "
         "groups. Part of that is **wiring**, not learning: a group's channels all read the same input channels, so "
-        "they are mixtures of the same few maps. Compare the ratio with the two baselines beside it"
+        "they are mixtures of the same few maps. Compare the ratio with the baselines below it"
         + ("" if with_baselines else " (shown for a ResNeXt-50 layer)") + ": only what exceeds them could be "
         "learned. This is one picture and one layer; Ioannou et al. (*Deep Roots*, CVPR 2017) found a "
         "block-diagonal pattern in a different place, the covariance between the filters of adjacent layers of "

@@ -107,7 +107,8 @@ def test_baselines_are_computed_and_independent(model):
     rnd = weights.random_model()
     before = {k: v.clone() for k, v in rnd.state_dict().items()}
     b = fp.correlation_baselines(model, rnd, layer, page_input())
-    assert all(isinstance(r, float) and r > 0 for r in (b.trained, b.random_init, b.shuffled))
+    assert all(isinstance(r, float) and r > 0 for r in (b.trained, b.random_init, b.shuffled, b.dense_fake))
+    assert b.dense_fake < b.random_init  # without the wiring the inside/across ratio falls toward 1
     assert b.trained == pytest.approx(fp.layer_features(model, layer, page_input()).ratio)
     assert b.random_init == pytest.approx(fp.layer_features(rnd, layer, page_input()).ratio)
     # the shuffled baseline is the grouped conv of the permuted input: an F.conv2d oracle
@@ -117,6 +118,13 @@ def test_baselines_are_computed_and_independent(model):
     ref = probes.block_diagonality(probes.channel_correlation(out), info.groups).ratio
     assert b.shuffled == pytest.approx(ref, rel=1e-5)
     assert all(torch.equal(v, rnd.state_dict()[k]) for k, v in before.items())
+    torch.manual_seed(0)  # the dense baseline: an independent F.conv2d with the same seeded draw
+    gen = torch.Generator().manual_seed(b.seed)
+    torch.randperm(info.in_channels, generator=gen)
+    w = torch.randn(info.out_channels, info.in_channels, 3, 3, generator=gen) * block.conv2.weight.std()
+    dense = F.conv2d(xin, w, None, info.stride, info.padding)[0]
+    ref = probes.block_diagonality(probes.channel_correlation(dense), info.groups).ratio
+    assert b.dense_fake == pytest.approx(ref, rel=1e-5)
 
 
 def test_features_page_shows_baselines_always():
@@ -124,6 +132,7 @@ def test_features_page_shows_baselines_always():
     assert not at.exception and not at.error
     labels = {m.label: m.value for m in at.metric}
     assert "Random-init baseline" in labels and "Inputs shuffled first" in labels
+    assert "Dense layer cut into fake groups" in labels
     assert labels["Random-init baseline"].endswith("×")
     body = " ".join(m.value for m in at.markdown)
     assert "Branch Specialization" in body and "adjacent layers" in body
