@@ -97,7 +97,7 @@ with ui.plain_errors("showing the group features"):
             m[1].metric("Dense layer cut into fake groups", f"{base.dense_fake:.2f}×", help="a dense 3×3 of this "
                         "shape, seeded random weights, same input, its outputs cut into the same groups: no wiring")
             m[2].metric("Inputs shuffled first", f"{base.shuffled:.2f}×", help="these weights, the layer's input "
-                        f"channels permuted (seed {base.seed}) before grouping: each group reads channels from all over")
+                        f"channels permuted (seed {base.seed}) before grouping: each group reads scattered channels")
     ui.figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
               "channel_correlation", "feat_corr")
     st.markdown(fp.correlation_text(base is not None))

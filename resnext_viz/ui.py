@@ -1015,7 +1015,8 @@ def locality(loaded, chosen: ChosenImage, layer: str, group: int):
 
 def clear_image_caches() -> None:
     """Forget every per-image result (benchmarks use it to time the work a new picture costs)."""
-    for cached in (_features_cached, _baselines_cached, _builder_cached, _predictions_cached, _gradients_cached, _locality_cached):
+    for cached in (_features_cached, _baselines_cached, _builder_cached, _predictions_cached, _gradients_cached,
+                   _locality_cached):
         cached.clear()
 
 
