@@ -4,9 +4,10 @@ import inspect
 
 import streamlit as st
 
-from resnext_viz.inside import figures as ff
 from resnext_viz import ui
+from resnext_viz.inside import figures as ff
 from resnext_viz.inside import probes
+from resnext_viz.inside import summaries as fp
 
 ui.require_app()
 
@@ -19,17 +20,15 @@ with ui.plain_errors("computing the gradients"):
     chosen = ui.image_chooser(loaded, compact=True)
     ui.weights_notice(loaded)
 
-    TARGETS = {"class": "a class score (logit)", "group": "the energy of output group g",
-               "channel": "one output channel of group g"}
+    TARGETS = {"class": "a class score", "group": "group g's energy", "channel": "one channel of g"}
     fields = [ui.LAYER_FIELD, ui.Field("grad_group", "group", 0, 0, 4095, label="group"),
               ui.Field("grad_target", "target", "group", label="target"),
               ui.Field("grad_class", "class", -1, -1, 999, label="class"),
               ui.Field("grad_channel", "channel", -1, -1, 8191, label="channel")]
     notices = ui.seed(fields)
     notice_slot = st.container()
-    c1, c2, c3, c4 = st.columns([4, 2, 3, 4], vertical_alignment="bottom")
-    with c1:
-        layer = ui.layer_select(loaded, notices)
+    layer = ui.layer_select(loaded, notices)
+    c2, c3, c4 = st.columns([2, 3, 5], vertical_alignment="bottom")
     info = ui.layer_infos(loaded)[layer]
     G, per = info.groups, info.out_per_group
     ui.fit_choice(fields[1], list(range(G)), notices)
@@ -57,11 +56,16 @@ with ui.plain_errors("computing the gradients"):
 
     grads = ui.gradients(loaded, chosen, layer, kind, index)
     st.subheader("Which groups' weights get gradient", anchor=False)
-    if grads.target_group is not None:
-        st.metric(f"Weights of the other {G - 1} groups whose gradient is exactly 0",
-                  f"{grads.zero_weight_grads_outside:,} of {grads.weights_outside:,}",
-                  help="dTarget/dW counted weight by weight; only group "
-                       f"{grads.target_group}'s {info.weight_count // G:,} weights can move this target.")
+    if kind == "class":
+        st.info(fp.class_target_text(layer, G), icon=":material/call_merge:")
+    if grads.own_weights is not None:
+        own = f"channel {index}'s filter" if kind == "channel" else f"group {g}'s filters"
+        st.metric(f"Weights outside {own} whose gradient is exactly 0" if kind == "channel" else
+                  f"Weights of the other {G - 1} groups whose gradient is exactly 0",
+                  f"{grads.zero_weight_grads_elsewhere:,} of {grads.weights_elsewhere:,}",
+                  help=f"dTarget/dW counted weight by weight; only the {grads.own_weights:,} weights of {own} can move "
+                       "this target" + (f" ({info.in_per_group} input channels × {info.kernel_size[0]}×"
+                                   f"{info.kernel_size[1]} = C_in/G·k·k)." if kind == "channel" else "."))
     ui.figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
                                 "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
     st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
@@ -76,27 +80,20 @@ with ui.plain_errors("computing the gradients"):
     left.metric("Other groups' weights: gradient exactly 0",
                 f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
     left.metric(f"Input values outside group {g}: gradient exactly 0", f"{gs.zero_inputs_outside:,} of "
-                f"{gs.inputs_outside:,}")
+                f"{gs.inputs_outside:,}", help="these zeros are what grouping buys")
     left.metric(f"Group {g}'s weights on other input groups", "none exist")
     right.markdown("**Dense twin (G = 1, same shape)**")
     right.metric("Other groups' weights: gradient exactly 0",
-                 f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}")
+                 f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}", help="a dense layer has these zeros too")
     right.metric(f"Input values outside group {g}: gradient exactly 0", f"{ds.zero_inputs_outside:,} of "
-                 f"{ds.inputs_outside:,}")
+                 f"{ds.inputs_outside:,}", help="measured with autograd on the dense twin")
     right.metric(f"Group {g}'s weights on other input groups: gradient exactly 0",
-                 f"{ds.zero_cross_weights:,} of {ds.cross_weights:,}")
+                 f"{ds.zero_cross_weights:,} of {ds.cross_weights:,}",
+                 help=f"{ds.cross_weights_on_dead:,} of them read one of the {ds.dead_channels_outside:,} input "
+                      "channels that are exactly 0 everywhere in this picture (a ReLU that never fired)")
     ui.figure(ff.locality_heatmaps(gs.block_norms.numpy(), gs.connected.numpy(), ds.block_norms.numpy(),
                                    ds.connected.numpy(), g), "gradient_locality", "grad_loc")
-    accidents = (f" ({ds.zero_cross_weights:,} of them are exactly zero only because the input channels they read "
-                 "are zero everywhere in this picture: a ReLU that never fired)" if ds.zero_cross_weights else "")
-    st.markdown(
-        f"The loss E is the energy of output group {g}. **In both layers** the filters of the other output groups "
-        f"get exactly zero gradient: E never looks at their outputs. The difference is group {g}'s own filters. In "
-        f"the grouped layer they read only input group {g}, so E's gradient cannot reach the other input groups: "
-        f"exactly zero there, and so for everything earlier in the network that reaches E only through them. In "
-        f"the dense twin, group {g}'s filters read every input channel: its {ds.cross_weights:,} cross-group "
-        f"weights get gradient{accidents}, and the gradient reaches every input group. Stacked grouped layers keep "
-        "information inside groups; ShuffleNet (Zhang et al. 2017) shuffles channels between them to let it cross.")
+    st.markdown(fp.locality_text(rep))
     st.caption(f"The dense twin has the grouped filters on its diagonal blocks and small seeded random weights "
                f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
 

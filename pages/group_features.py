@@ -85,21 +85,23 @@ with ui.plain_errors("showing the group features"):
     ui.figure(ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy")
 
     st.subheader("Do the channels of a group work together?", anchor=False)
+    base = ui.corr_baselines(loaded, chosen, layer) if source == "resnext50" else None
     if f.within is not None:
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Mean |corr| inside a group", f"{f.within:.3f}", help="between different channels of one group")
-        m2.metric("Mean |corr| across groups", f"{f.across:.3f}", help="between channels of different groups")
-        m3.metric("Inside ÷ across", f"{f.ratio:.2f}×")
+        m = st.columns(3)
+        m[0].metric("Mean |corr| inside a group", f"{f.within:.3f}", help="between different channels of one group")
+        m[1].metric("Mean |corr| across groups", f"{f.across:.3f}", help="between channels of different groups")
+        m[2].metric("Inside ÷ across", f"{f.ratio:.2f}×")
+        if base:
+            m = st.columns(3)
+            m[0].metric("Random-init baseline", f"{base.random_init:.2f}×", help="the same layer of ResNeXt-50 "
+                        "with seeded random weights, same picture: what the wiring alone gives")
+            m[1].metric("Dense layer cut into fake groups", f"{base.dense_fake:.2f}×", help="a dense 3×3 of this "
+                        "shape, seeded random weights, same input, its outputs cut into the same groups: no wiring")
+            m[2].metric("Inputs shuffled first", f"{base.shuffled:.2f}×", help="these weights, the layer's input "
+                        f"channels permuted (seed {base.seed}) before grouping: each group reads scattered channels")
     ui.figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
               "channel_correlation", "feat_corr")
-    st.markdown(
-        "Each cell is how alike two channels' maps are over the picture's positions (|Pearson correlation|). "
-        "Bright squares along the diagonal mean a group's channels resemble each other more than channels of other "
-        "groups: a **block-diagonal** matrix. Ioannou et al. (*Deep Roots*, CVPR 2017) found exactly this for "
-        "filter correlations in networks trained with filter groups, and AlexNet's two GPU groups learned different "
-        "things in every run, one mostly colour-agnostic and one colour-specific (Krizhevsky et al. 2012, sec. 6.1)."
-        + ("" if loaded.pretrained else " With random weights part of the pattern is pure wiring: a group's channels "
-           "all read the same input channels, so they are mixtures of the same few maps."))
+    st.markdown(fp.correlation_text(base is not None))
     if f.corr_step > 1:
         st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages {f.corr_step}×"
                    f"{f.corr_step} channel pairs; the numbers above use every pair.")

@@ -48,8 +48,8 @@ LESSONS: tuple[Lesson, ...] = (
             "Run a picture through ResNeXt-50 and look inside a grouped convolution: what each group's channels "
             "respond to, and how alike they are."),
     _lesson("gradients", "Gradients", "trending_down", "Inside a trained network",
-            "Backpropagate one number and watch it stay inside its group: exact zeros everywhere else, unlike a "
-            "dense layer."),
+            "Backpropagate one number to a grouped layer: which exact zeros a dense layer has too, which only "
+            "grouping gives (on other groups' inputs), and why a class score still reaches every group."),
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
 )

@@ -479,9 +479,8 @@ def locality_heatmaps(grouped_norms: np.ndarray, grouped_connected: np.ndarray, 
     if hi - lo < 1e-9:
         lo -= 0.5
         hi += 0.5
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        f"grouped (G = {G}): only block [{group}, {group}] exists for group {group}",
-        f"dense twin (G = 1): group {group}'s row reads every input group"))
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        f"grouped (G = {G}): row {group} has one block", f"dense twin (G = 1): row {group} reads all"))
     for col, (logn, zero) in enumerate(panels, start=1):
         fig.add_trace(go.Heatmap(z=zero, colorscale=[[0, "rgba(128,128,128,0.55)"], [1, "rgba(128,128,128,0.55)"]],
                                  showscale=False, hovertemplate="output group %{y} ← input group %{x}<br>"

@@ -327,7 +327,7 @@ def normalise(crop: np.ndarray, mean: tuple[float, float, float] = IMAGENET_MEAN
 
 SAMPLE_LESSONS: dict[str, str] = {
     "shapes": "Red, green, blue and yellow shapes on grey: do some groups respond to colour and others to edges?",
-    "gratings": "Stripes at 0°, 45°, 90° and 135°: orientation-selective channels light up in one quadrant each.",
+    "gratings": "Stripes at 0°, 45°, 90° and 135°: do some channels light up in one quadrant only, for one orientation?",
     "colour gradient": "Hue changes left to right, brightness top to bottom, no edges: colour alone.",
     "checkerboard": "Black and white squares: strong edges in both directions and corners everywhere.",
     "rings": "Concentric rings: every orientation at once, at one spatial frequency.",

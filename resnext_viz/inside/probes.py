@@ -413,6 +413,8 @@ class LocalityStats:
     cross_weights: int  # how many such weights exist (0 in a grouped convolution: there are none)
     zero_inputs_outside: int  # exact zeros in dE/dinput outside input group g
     inputs_outside: int  # how many input values lie outside input group g
+    dead_channels_outside: int = 0  # input channels outside group g that are exactly 0 everywhere (ReLU never fired)
+    cross_weights_on_dead: int = 0  # group g's cross-group weights that read such a dead channel
 
 
 @dataclass(frozen=True)
@@ -496,9 +498,12 @@ def _locality(info: LayerInfo, layer_input: torch.Tensor, weight: torch.Tensor, 
         cross = weight_grad.new_empty(0)  # group g's filters have no weights on other input groups
     other_filters = _other_groups(blocks, group)
     inputs_outside = _other_groups(by_group(input_grad[0], G), group)  # (G-1, C_in/G, H, W)
+    dead = _other_groups(by_group(layer_input[0], G), group).flatten(0, 1).flatten(1).eq(0).all(dim=1)  # per channel
+    on_dead = int(dead.sum()) * c_out_g * kh * kw if groups == 1 else 0
     return LocalityStats(
         block_norms=block_norms, connected=connected,
         input_grad_norm=by_group(input_grad[0], G).to(torch.float64).pow(2).sum(dim=(1, 2, 3)).sqrt(),
         zero_other_filters=int((other_filters == 0).sum()), other_filter_weights=other_filters.numel(),
         zero_cross_weights=int((cross == 0).sum()), cross_weights=cross.numel(),
-        zero_inputs_outside=int((inputs_outside == 0).sum()), inputs_outside=inputs_outside.numel())
+        zero_inputs_outside=int((inputs_outside == 0).sum()), inputs_outside=inputs_outside.numel(),
+        dead_channels_outside=int(dead.sum()), cross_weights_on_dead=on_dead)

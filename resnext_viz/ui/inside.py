@@ -308,6 +308,26 @@ def features(loaded, chosen: ChosenImage, layer: str):
     return _features_cached(chosen.key, loaded.source, layer, loaded, chosen)
 
 
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _baseline_model(code: int = 0):
+    """Return the seeded random-init ResNeXt-50 the correlation baselines use (built once, shared, never modified)."""
+    from resnext_viz.inside.weights import random_model
+
+    return random_model()
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _baselines_cached(image_key: str, source: str, layer: str, _loaded, _chosen):
+    from resnext_viz.inside.summaries import correlation_baselines
+
+    return correlation_baselines(_loaded.model, _baseline_model(_blocks_code()), layer, _x(_loaded, _chosen))
+
+
+def corr_baselines(loaded, chosen: ChosenImage, layer: str):
+    """Return summaries.correlation_baselines for this picture and layer (cached per image and layer)."""
+    return _baselines_cached(chosen.key, loaded.source, layer, loaded, chosen)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _builder_cached(image_key: str, source: str, cfg_values: tuple, _loaded, _chosen, _cfg):
     from resnext_viz.inside.summaries import builder_features
@@ -374,5 +394,6 @@ def locality(loaded, chosen: ChosenImage, layer: str, group: int):
 
 def clear_image_caches() -> None:
     """Forget every per-image result (benchmarks use it to time the work a new picture costs)."""
-    for cached in (_features_cached, _builder_cached, _predictions_cached, _gradients_cached, _locality_cached):
+    for cached in (_features_cached, _baselines_cached, _builder_cached, _predictions_cached, _gradients_cached,
+                   _locality_cached):
         cached.clear()

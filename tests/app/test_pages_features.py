@@ -93,7 +93,9 @@ def test_features_page_defaults_to_a_sample_and_says_the_weights_are_random():
     assert maps["frame_colors"][2] == "#009E73"  # group 2's palette colour, as on every page
     assert at.selectbox(key="img_pick").value == "shapes"
     assert "What this sample teaches" in text(at)
-    assert set(metrics(at)) == {"Mean |corr| inside a group", "Mean |corr| across groups", "Inside ÷ across"}
+    assert set(metrics(at)) == {"Mean |corr| inside a group", "Mean |corr| across groups", "Inside ÷ across",
+                                "Random-init baseline", "Inputs shuffled first",
+                                "Dense layer cut into fake groups"}  # issue 9: baselines always shown
     assert qp(at, "layer") == "layer1.0.conv2" and qp(at, "image") == "shapes"
     assert [b.proto.label for b in at.get("download_button") if "PNG" in b.proto.label and "maps" in
             b.proto.label] == ["Download these maps as one PNG"]
