@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))  # tests.imagecases (the test suite's image genera
 import torch  # noqa: E402
 
 from resnext_viz.inside.images import decode_image, preprocess  # noqa: E402
-from resnext_viz.inside.probes import (GradTarget, block_diagonality, by_group, capture_activation,  # noqa: E402
-                                channel_correlation, gradient_locality, group_energy, layer_gradients)
+from resnext_viz.inside.gradients import GradTarget, gradient_locality, layer_gradients  # noqa: E402
+from resnext_viz.inside.probes import (block_diagonality, by_group, capture_activation,  # noqa: E402
+                                       channel_correlation, group_energy)
 from resnext_viz.inside.weights import load_model  # noqa: E402
 from tests.imagecases import big_jpeg  # noqa: E402
 

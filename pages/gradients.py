@@ -7,6 +7,7 @@ import streamlit as st
 from resnext_viz import ui
 from resnext_viz.inside import figures as ff
 from resnext_viz.inside import probes
+from resnext_viz.inside import gradients as gp
 from resnext_viz.inside import summaries as fp
 
 ui.require_app()
@@ -98,4 +99,4 @@ with ui.plain_errors("computing the gradients"):
                f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
 
     with st.expander("Show the code"):
-        st.code(inspect.getsource(probes.layer_gradients), language="python")
+        st.code(inspect.getsource(gp.layer_gradients), language="python")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from resnext_viz.inside import summaries as fp
 from resnext_viz.inside import figures as ff
+from resnext_viz.inside import grid_png as gpng
 from resnext_viz import ui
 from resnext_viz.inside import probes
 
@@ -77,7 +78,7 @@ with ui.plain_errors("showing the group features"):
                f"own scale (its largest |value| is full colour), so compare channels within a frame.")
     ui.figure(ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps")
     png_name = f"feature_maps_{layer if source == 'resnext50' else 'block_builder'}_groups_{shown[0]}-{shown[-1]}.png"
-    st.download_button("Download these maps as one PNG", data=partial(ff.feature_grid_png, f.act, f.groups, shown,
+    st.download_button("Download these maps as one PNG", data=partial(gpng.feature_grid_png, f.act, f.groups, shown,
                                                                       f.title), file_name=png_name,
                        mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
 

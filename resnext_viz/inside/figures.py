@@ -4,12 +4,11 @@ Group g is framed or coloured with palette.group_color(g), as on every other pag
 figure records what it shows in `fig.layout.meta` for structural tests. Feature maps use a
 perceptual diverging colour map (cmocean "balance": blue below zero, light at zero, red
 above) with one scale per group, so the channels of a group can be compared with each
-other; the figure and the downloadable PNG use the same colours and the same layout.
+other; the downloadable PNG (grid_png.py) uses the same colours and the same layout.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,7 +16,6 @@ from functools import lru_cache
 import numpy as np
 import plotly.colors as pc
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
 from resnext_viz.palette import TEXT_BACKGROUND, group_color, group_text_color
@@ -29,7 +27,6 @@ __all__ = [
     "GridGeometry",
     "correlation_heatmap",
     "feature_grid_geometry",
-    "feature_grid_png",
     "feature_maps",
     "grad_norm_bars",
     "group_energy_bars",
@@ -47,7 +44,6 @@ FIGURE_WIDTH_GUESS = 1100  # px; the page is wide, so label strips are sized for
 PLOT_WIDTH_GUESS = 930  # px of the plot area beside the colour bar, for a figure height without empty bands
 TOP_SIDE_MAX = 40  # the 'most active channel' thumbnails: larger maps are average-pooled (56 -> 28)
 PNG_MAP_MIN = 96  # px: PNG maps are enlarged (nearest neighbour) towards this side
-GRID_BACKGROUND = (255, 255, 255)  # the PNG is for slides and print: white, like the other exports
 
 
 # ---------------------------------------------------------------- colour maps
@@ -272,100 +268,6 @@ def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
                    [f"g{g} · ch {int(c)}" for g, c in zip(groups_list, top)], geometry,
                    f"The most active channel of each of the {groups} groups (largest mean square)", meta,
                    "value ÷ map's max |value|")
-
-
-# ---------------------------------------------------------------- feature maps, as one PNG
-
-
-# Fonts with the arrows, dashes and × the titles use, tried in order (Debian's fonts-dejavu-core, then others);
-# without any of them Pillow's own font is used and those characters are written in ASCII.
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
-                   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "DejaVuSans.ttf", "Arial.ttf")
-ASCII_FALLBACK = {"→": "->", "←": "<-", "–": "-", "—": "-", "×": "x", "·": "*", "≤": "<=", "≥": ">=", "…": "..."}
-_NOTDEF_PROBE = "\U0010FFFD"  # a private-use code point no font draws: its mask is the font's .notdef box
-
-
-@lru_cache(maxsize=4)
-def _font(size: int) -> ImageFont.ImageFont:
-    """Return a TrueType font at `size` px that has the characters of ASCII_FALLBACK if one is installed."""
-    for path in FONT_CANDIDATES:
-        try:
-            return ImageFont.truetype(path, size)
-        except OSError:
-            continue
-    try:
-        return ImageFont.load_default(size=size)
-    except (OSError, TypeError, AttributeError):  # Pillow built without FreeType: the small bitmap font
-        return ImageFont.load_default()
-
-
-def has_glyph(font: ImageFont.ImageFont, ch: str) -> bool:
-    """Return True when `font` draws `ch` as itself, not as its .notdef box (or not at all)."""
-    try:
-        mask = font.getmask(ch)
-        notdef = font.getmask(_NOTDEF_PROBE)
-    except (UnicodeEncodeError, ValueError, OSError):
-        return False
-    return mask.size != (0, 0) and (mask.size != notdef.size or bytes(mask) != bytes(notdef))
-
-
-def drawable_text(text: str, font: ImageFont.ImageFont) -> str:
-    """Return `text` with every character `font` cannot draw replaced by its ASCII spelling."""
-    return "".join(ASCII_FALLBACK[c] if c in ASCII_FALLBACK and not has_glyph(font, c) else c for c in text)
-
-
-def feature_grid_png(act: np.ndarray, groups: int, shown: list[int] | range, title: str = "") -> bytes:
-    """Return PNG bytes of the maps of the groups in `shown`: frames in group colours, labels, white background.
-
-    Same colours and per-group scale as feature_maps; small maps are enlarged by whole pixels
-    (nearest neighbour), so every number stays one visible square. Geometry:
-    feature_grid_geometry(per_group, h, w, len(shown)) with h, w after display pooling.
-    """
-    shown = list(shown)
-    per = act.shape[0] // groups
-    maps = _pool_maps(act, _display_pool(*act.shape[1:])).astype(np.float32)
-    normed, _ = _normalised_blocks(maps, groups, shown)
-    geometry = feature_grid_geometry(per, *maps.shape[1:], len(shown), png=True)
-    up = geometry.map_h // maps.shape[1]
-    lut = _lut(MAP_COLORSCALE)
-    canvas = np.empty((geometry.height, geometry.width, 3), dtype=np.uint8)
-    canvas[:] = GRID_BACKGROUND
-    for i, g in enumerate(shown):
-        x0, y0, x1, y1 = geometry.frame_box(i)
-        f = geometry.frame
-        canvas[y0:y1, x0:x1] = _hex_rgb(group_color(g))
-        canvas[y0 + f:y1 - f, x0 + f:x1 - f] = GRID_BACKGROUND
-        index = np.clip(np.round((normed[i] + 1.0) * 127.5), 0, 255).astype(np.uint8)  # (C/G, h, w)
-        for k in range(per):
-            mx0, my0, mx1, my1 = geometry.map_box(i, k)
-            pixels = lut[index[k]]  # (h, w, 3)
-            canvas[my0:my1, mx0:mx1] = pixels.repeat(up, axis=0).repeat(up, axis=1)
-    img = Image.fromarray(canvas, mode="RGB")
-    draw = ImageDraw.Draw(img)
-    small = _font(13)
-    heading = f"{title}, " if title else ""
-    line = f"{heading}groups {shown[0]}–{shown[-1]} of {groups}. Blue < 0 < red; each group scaled to its largest |value|."
-    room = geometry.width - 2 * geometry.margin
-    for size in (15, 14, 13, 12, 11, 10):                      # the heading shrinks to fit a narrow grid
-        font = _font(size)
-        if draw.textlength(drawable_text(line, font), font=font) <= room:
-            break
-    text, ellipsis = drawable_text(line, font), drawable_text("…", font)
-    if draw.textlength(text, font=font) > room:                # still too wide: cut it, ending with an ellipsis
-        while text and draw.textlength(text + ellipsis, font=font) > room:
-            text = text[:-1]
-        text = text.rstrip() + ellipsis
-    draw.text((geometry.margin, geometry.margin + 2), text, fill=(40, 40, 40), font=font)
-    for i, g in enumerate(shown):
-        x0, y0, _, _ = geometry.frame_box(i)
-        top = y0 - geometry.label + 4
-        draw.rectangle((x0, top + 2, x0 + 11, top + 13), fill=_hex_rgb(group_color(g)))  # the group's colour swatch
-        first = g * per
-        channels = f"channel {first}" if per == 1 else f"channels {first}–{first + per - 1}"
-        draw.text((x0 + 17, top), drawable_text(f"group {g}: {channels}", small), fill=(40, 40, 40), font=small)
-    out = io.BytesIO()
-    img.save(out, "PNG", optimize=False, compress_level=6)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- bars

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from resnext_viz.inside import probes
+
+from resnext_viz.inside import gradients as gp
 from resnext_viz.blocks.builder import BlockConfig, build_block
 from resnext_viz.blocks.resnet import ResNet
 
@@ -193,16 +195,16 @@ def correlation_baselines(model: ResNet, random_model: ResNet, layer: str, x: to
     by a seeded permutation before the grouped 3x3, so each group reads channels from
     everywhere; the weights are unchanged. Neither model is modified.
     """
-    info, block, _, layer_input = probes._probe_input(model, layer, x)
+    info, block, _, layer_input = gp._probe_input(model, layer, x)
     generator = torch.Generator().manual_seed(seed)
     perm = torch.randperm(info.in_channels, generator=generator)
     with torch.no_grad():
-        shuffled = probes._conv(info, layer_input[:, perm], block.conv2.weight, info.groups)[0]  # (C_out, H', W')
-        own = probes._conv(info, layer_input, block.conv2.weight, info.groups)[0]
+        shuffled = gp._conv(info, layer_input[:, perm], block.conv2.weight, info.groups)[0]  # (C_out, H', W')
+        own = gp._conv(info, layer_input, block.conv2.weight, info.groups)[0]
         weight = block.conv2.weight
         dense_w = torch.randn(info.out_channels, info.in_channels, *info.kernel_size, generator=generator,
                               dtype=weight.dtype).to(weight.device) * weight.std()  # (C_out, C_in, k, k)
-        dense = probes._conv(info, layer_input, dense_w, 1)[0]  # every output reads every input: no wiring
+        dense = gp._conv(info, layer_input, dense_w, 1)[0]  # every output reads every input: no wiring
     random_act = probes.capture_activation(random_model, layer, x)
     return CorrBaselines(layer=layer, trained=_ratio(own, info.groups), random_init=_ratio(random_act, info.groups),
                          shuffled=_ratio(shuffled, info.groups), seed=seed, dense_fake=_ratio(dense, info.groups))
@@ -312,7 +314,7 @@ def predictions(model: ResNet, x: torch.Tensor, class_names, k: int = 5) -> tupl
 
 @dataclass(frozen=True)
 class GradSummary:
-    """probes.LayerGradients without the weight gradient itself: per-group norms and exact-zero counts."""
+    """gp.LayerGradients without the weight gradient itself: per-group norms and exact-zero counts."""
 
     layer: str
     kind: str  # 'class', 'group' or 'channel'
@@ -330,7 +332,7 @@ class GradSummary:
     weights_elsewhere: int | None = None
 
 
-def own_filter_counts(weight_grad: torch.Tensor, groups: int, target: probes.GradTarget) -> tuple[int, int, int] | None:
+def own_filter_counts(weight_grad: torch.Tensor, groups: int, target: gp.GradTarget) -> tuple[int, int, int] | None:
     """Return (own weights, exact zeros elsewhere, weights elsewhere) of dTarget/dW (C_out, C_in/G, k, k).
 
     Own weights: a channel target's one filter (C_in/G * k * k weights) or a group target's
@@ -349,9 +351,9 @@ def own_filter_counts(weight_grad: torch.Tensor, groups: int, target: probes.Gra
     return int(rows[own].numel()), int((elsewhere == 0).sum()), int(elsewhere.numel())
 
 
-def gradient_summary(model: ResNet, layer: str, x: torch.Tensor, target: probes.GradTarget) -> GradSummary:
-    """Return probes.layer_gradients(...) summarised (the full weight gradient is dropped)."""
-    g = probes.layer_gradients(model, layer, x, target)
+def gradient_summary(model: ResNet, layer: str, x: torch.Tensor, target: gp.GradTarget) -> GradSummary:
+    """Return gp.layer_gradients(...) summarised (the full weight gradient is dropped)."""
+    g = gp.layer_gradients(model, layer, x, target)
     own = own_filter_counts(g.weight_grad, g.layer.groups, target) or (None, None, None)
     return GradSummary(
         layer=layer, kind=target.kind, index=target.index, value=g.value,
@@ -373,7 +375,7 @@ def class_target_text(layer: str, groups: int) -> str:
             "pick a group's energy or one channel.")
 
 
-def locality_text(rep: probes.LocalityReport) -> str:
+def locality_text(rep: gp.LocalityReport) -> str:
     """Return the grouped-vs-dense explanation with the measured counts of `rep` (no claim the numbers do not show)."""
     g, gs, ds = rep.group, rep.grouped, rep.dense
     gained = gs.zero_inputs_outside - ds.zero_inputs_outside

@@ -67,9 +67,19 @@ def form_spec(values: dict):
                     stride=values["stride"], height=values["h"], width=values["w"])
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def compare_forms(spec, device: str, dtype: str, nonce: int = 0):
-    """Return (forms.compare_forms result, None) or (None, a message); `nonce` forces a fresh measurement."""
+    """Return (forms.compare_forms result, None) or (None, a message); `nonce` forces a fresh measurement.
+
+    Cached per configuration and per the server's resource bounds, so a refusal is not
+    served after the owner raised them.
+    """
+    from resnext_viz import budget
+
+    return _compare_forms_cached(spec, device, dtype, nonce, budget.limits())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compare_forms_cached(spec, device: str, dtype: str, nonce: int, limits):
     from resnext_viz.blocks.forms import compare_forms as compare
     from resnext_viz.timing import first_line, is_oom, steady_timing
 

@@ -370,7 +370,7 @@ def top5(loaded, chosen: ChosenImage) -> None:
 @st.cache_data(show_spinner=False, max_entries=48)
 def _gradients_cached(image_key: str, source: str, layer: str, kind: str, index: int, _loaded, _chosen):
     from resnext_viz.inside.summaries import gradient_summary
-    from resnext_viz.inside.probes import GradTarget
+    from resnext_viz.inside.gradients import GradTarget
 
     return gradient_summary(_loaded.model, layer, _x(_loaded, _chosen), GradTarget(kind, index))
 
@@ -382,13 +382,13 @@ def gradients(loaded, chosen: ChosenImage, layer: str, kind: str, index: int):
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def _locality_cached(image_key: str, source: str, layer: str, group: int, _loaded, _chosen):
-    from resnext_viz.inside.probes import gradient_locality
+    from resnext_viz.inside.gradients import gradient_locality
 
     return gradient_locality(_loaded.model, layer, _x(_loaded, _chosen), group)
 
 
 def locality(loaded, chosen: ChosenImage, layer: str, group: int):
-    """Return probes.gradient_locality for this picture, layer and output group (cached)."""
+    """Return grads.gradient_locality for this picture, layer and output group (cached)."""
     return _locality_cached(chosen.key, loaded.source, layer, group, loaded, chosen)
 
 

@@ -11,6 +11,7 @@ from resnext_viz.inside import summaries as fp
 from resnext_viz import ui
 from resnext_viz.inside import images
 from resnext_viz.inside import probes
+from resnext_viz.inside import gradients as gp
 from resnext_viz.inside import weights
 from tests.conftest import run_page
 from tests.imagecases import ACCEPTED, big_jpeg, image_cases
@@ -186,14 +187,14 @@ def test_gradients_page_uses_the_picture_chosen_on_the_features_page():
 def test_locality_numbers_on_the_page_equal_probes(model):
     at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group"})
     assert not at.exception and not at.warning[1:]  # only the random-weights notice
-    rep = probes.gradient_locality(model, "layer2.0.conv2", expected_input(), 3)
+    rep = gp.gradient_locality(model, "layer2.0.conv2", expected_input(), 3)
     values = [m.value for m in at.metric]
     g, d = rep.grouped, rep.dense
     for zeros, total in ((g.zero_other_filters, g.other_filter_weights), (g.zero_inputs_outside, g.inputs_outside),
                          (d.zero_other_filters, d.other_filter_weights), (d.zero_inputs_outside, d.inputs_outside),
                          (d.zero_cross_weights, d.cross_weights)):
         assert f"{zeros:,} of {total:,}" in values
-    grads = probes.layer_gradients(model, "layer2.0.conv2", expected_input(), probes.GradTarget.group_energy(3))
+    grads = gp.layer_gradients(model, "layer2.0.conv2", expected_input(), gp.GradTarget.group_energy(3))
     head = metrics(at)["Weights of the other 31 groups whose gradient is exactly 0"]
     assert head == f"{grads.zero_weight_grads_outside:,} of {grads.weights_outside:,}"
     assert grads.zero_weight_grads_outside == grads.weights_outside  # the lesson: all of them

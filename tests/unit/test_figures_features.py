@@ -11,8 +11,10 @@ from PIL import Image
 
 from resnext_viz.inside import summaries as fp
 from resnext_viz.inside import figures as ff
+from resnext_viz.inside import grid_png as gpng
 from resnext_viz.inside import images
 from resnext_viz.inside import probes
+from resnext_viz.inside import gradients as gp
 from resnext_viz.blocks.resnet import resnext50_32x4d
 from resnext_viz.palette import GROUP_COLORS, group_color
 
@@ -85,7 +87,7 @@ def test_top_channels_one_map_per_group():
 def test_feature_grid_png_size_signature_and_frame_colours():
     act = _act(128, 14)
     shown = list(range(8, 16))
-    data = ff.feature_grid_png(act, 32, shown, "layer1.0.conv2")
+    data = gpng.feature_grid_png(act, 32, shown, "layer1.0.conv2")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     geometry = ff.feature_grid_geometry(4, 14, 14, len(shown))
@@ -96,14 +98,14 @@ def test_feature_grid_png_size_signature_and_frame_colours():
         for x, y in ((x0, y0), (x1 - 1, y1 - 1), ((x0 + x1) // 2, y0 + 1), (x0 + 1, (y0 + y1) // 2)):
             assert tuple(img[y, x]) == _rgb(group_color(g)), (g, x, y)
         # inside the frame, between the frame and the first map: background
-        assert tuple(img[y0 + geometry.frame, x0 + geometry.frame]) == ff.GRID_BACKGROUND
+        assert tuple(img[y0 + geometry.frame, x0 + geometry.frame]) == gpng.GRID_BACKGROUND
 
 
 def test_feature_grid_png_map_colours_follow_the_value():
     act = np.zeros((4, 4, 4), dtype=np.float32)
     act[0] = 1.0  # group 0's first channel: its maximum, the top of the scale
     act[1] = -1.0
-    data = ff.feature_grid_png(act, 2, [0, 1])
+    data = gpng.feature_grid_png(act, 2, [0, 1])
     img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     geometry = ff.feature_grid_geometry(2, 4, 4, 2)
     lut = ff._lut(ff.MAP_COLORSCALE)
@@ -176,7 +178,7 @@ def small_model():
 
 def test_locality_heatmaps_from_the_probe(small_model):
     x, _ = images.preprocess(images.sample_images()["checkerboard"], 232, 224)
-    rep = probes.gradient_locality(small_model, "layer1.0.conv2", x, 2)
+    rep = gp.gradient_locality(small_model, "layer1.0.conv2", x, 2)
     g, d = rep.grouped, rep.dense
     fig = ff.locality_heatmaps(g.block_norms.numpy(), g.connected.numpy(), d.block_norms.numpy(),
                                d.connected.numpy(), 2)

@@ -14,6 +14,7 @@ from resnext_viz import export
 from resnext_viz.conv import figures as F
 from resnext_viz.blocks import figures as fb
 from resnext_viz.inside import figures as ff
+from resnext_viz.inside import grid_png as gpng
 from resnext_viz import palette as P
 from resnext_viz import routing
 from resnext_viz.blocks.builder import BlockConfig, layer_table
@@ -260,12 +261,12 @@ def test_exported_figures_keep_a_left_margin_and_a_padded_title():
 
 
 def test_png_font_has_the_arrow_or_falls_back_to_ascii():
-    font = ff._font(15)
-    if any(__import__("os").path.isfile(p) for p in ff.FONT_CANDIDATES[:3]):
-        assert ff.has_glyph(font, "→") and ff.has_glyph(font, "–") and ff.has_glyph(font, "×")
-        assert ff.drawable_text("a → b", font) == "a → b"
+    font = gpng._font(15)
+    if any(__import__("os").path.isfile(p) for p in gpng.FONT_CANDIDATES[:3]):
+        assert gpng.has_glyph(font, "→") and gpng.has_glyph(font, "–") and gpng.has_glyph(font, "×")
+        assert gpng.drawable_text("a → b", font) == "a → b"
     else:
-        assert "→" not in ff.drawable_text("a → b", font) or ff.has_glyph(font, "→")
+        assert "→" not in gpng.drawable_text("a → b", font) or gpng.has_glyph(font, "→")
 
 
 def test_has_glyph_detects_the_notdef_box():
@@ -273,14 +274,14 @@ def test_has_glyph_detects_the_notdef_box():
         plain = ImageFont.load_default(size=15)          # Pillow's own font has no arrow
     except TypeError:
         pytest.skip("Pillow without FreeType")
-    assert ff.has_glyph(plain, "a") and not ff.has_glyph(plain, "\U0010FFFD")
-    if not ff.has_glyph(plain, "→"):
-        assert ff.drawable_text("C = 32 → 64 × 2", plain) == "C = 32 -> 64 x 2"
+    assert gpng.has_glyph(plain, "a") and not gpng.has_glyph(plain, "\U0010FFFD")
+    if not gpng.has_glyph(plain, "→"):
+        assert gpng.drawable_text("C = 32 → 64 × 2", plain) == "C = 32 -> 64 x 2"
 
 
 def test_feature_png_with_an_arrow_in_the_title_draws_it():
     act = np.random.default_rng(1).standard_normal((32, 6, 6)).astype(np.float32)
-    data = ff.feature_grid_png(act, 8, [0, 1], "layer1.0.conv2: 128 → 128")
+    data = gpng.feature_grid_png(act, 8, [0, 1], "layer1.0.conv2: 128 → 128")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -330,12 +331,12 @@ def test_feature_png_heading_fits_a_narrow_grid():
 
     act = np.random.default_rng(2).standard_normal((32, 6, 6)).astype(np.float32)
     for shown in ([0], [0, 1, 2]):
-        img = np.asarray(Image.open(io.BytesIO(ff.feature_grid_png(act, 8, shown, "layer1.0.conv2: 128 → 128"))))
+        img = np.asarray(Image.open(io.BytesIO(gpng.feature_grid_png(act, 8, shown, "layer1.0.conv2: 128 → 128"))))
         geometry = ff.feature_grid_geometry(4, 6, 6, len(shown), png=True)
         m = geometry.margin
         band = img[m:m + 20, :]                                            # the heading's line
-        assert (band != ff.GRID_BACKGROUND).any()                         # a heading is drawn...
-        assert (band[:, geometry.width - m // 2:] == ff.GRID_BACKGROUND).all()   # ...and ends before the edge
+        assert (band != gpng.GRID_BACKGROUND).any()                         # a heading is drawn...
+        assert (band[:, geometry.width - m // 2:] == gpng.GRID_BACKGROUND).all()   # ...and ends before the edge
 
 
 @pytest.mark.parametrize("groups", [2, 8, 16])

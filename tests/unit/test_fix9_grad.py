@@ -10,6 +10,7 @@ from resnext_viz.inside import summaries as fp
 from resnext_viz import ui
 from resnext_viz.inside import images
 from resnext_viz.inside import probes
+from resnext_viz.inside import gradients as gp
 from resnext_viz.inside import weights
 from tests.conftest import run_page
 
@@ -34,14 +35,14 @@ def page_input():
 
 
 def layer_input(model, layer):
-    return probes._probe_input(model, layer, page_input())[3]
+    return gp._probe_input(model, layer, page_input())[3]
 
 
 def test_dense_twin_zero_counts_equal_an_independent_autograd_count(model):
     layer, g = "layer1.1.conv2", 2
-    rep = probes.gradient_locality(model, layer, page_input(), g)
+    rep = gp.gradient_locality(model, layer, page_input(), g)
     info = rep.layer
-    dense_w = probes._dense_twin(model.get_submodule(layer).weight.detach(), info.groups, rep.off_diagonal_scale,
+    dense_w = gp._dense_twin(model.get_submodule(layer).weight.detach(), info.groups, rep.off_diagonal_scale,
                                  rep.seed)
     conv = torch.nn.Conv2d(info.in_channels, info.out_channels, 3, info.stride, info.padding, bias=False)
     with torch.no_grad():
@@ -67,15 +68,15 @@ def test_dense_twin_zero_counts_equal_an_independent_autograd_count(model):
 
 def test_channel_target_counts_are_one_filter(model):
     layer, ch = "layer3.0.conv2", 85
-    s = fp.gradient_summary(model, layer, page_input(), probes.GradTarget.channel(ch))
+    s = fp.gradient_summary(model, layer, page_input(), gp.GradTarget.channel(ch))
     info = probes._info(model, layer)
     assert s.own_weights == info.in_per_group * 3 * 3 == 16 * 9
-    wg = probes.layer_gradients(model, layer, page_input(), probes.GradTarget.channel(ch)).weight_grad
+    wg = gp.layer_gradients(model, layer, page_input(), gp.GradTarget.channel(ch)).weight_grad
     rows = wg.reshape(info.out_channels, -1)
     others = torch.cat([rows[:ch], rows[ch + 1:]])
     assert s.weights_elsewhere == others.numel() and s.zero_weight_grads_elsewhere == int((others == 0).sum())
     assert s.zero_weight_grads_elsewhere == s.weights_elsewhere  # only that channel's filter moves it
-    assert fp.own_filter_counts(wg, info.groups, probes.GradTarget.class_logit(0)) is None
+    assert fp.own_filter_counts(wg, info.groups, gp.GradTarget.class_logit(0)) is None
 
 
 def test_channel_target_help_names_c_in_over_g_k_k():
@@ -97,7 +98,7 @@ def test_class_target_explains_the_mixing():
 def test_group_target_page_shows_measured_dense_zeros(model):
     at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group"})
     assert not at.exception
-    rep = probes.gradient_locality(model, "layer2.0.conv2", page_input(), 3)
+    rep = gp.gradient_locality(model, "layer2.0.conv2", page_input(), 3)
     body = " ".join(m.value for m in at.markdown)
     assert f"against {rep.dense.zero_inputs_outside:,} in the dense twin" in body
     gained = rep.grouped.zero_inputs_outside - rep.dense.zero_inputs_outside
@@ -115,7 +116,7 @@ def test_baselines_are_computed_and_independent(model):
     assert b.trained == pytest.approx(fp.layer_features(model, layer, page_input()).ratio)
     assert b.random_init == pytest.approx(fp.layer_features(rnd, layer, page_input()).ratio)
     # the shuffled baseline is the grouped conv of the permuted input: an F.conv2d oracle
-    info, block, _, xin = probes._probe_input(model, layer, page_input())
+    info, block, _, xin = gp._probe_input(model, layer, page_input())
     perm = torch.randperm(info.in_channels, generator=torch.Generator().manual_seed(b.seed))
     out = F.conv2d(xin[:, perm], block.conv2.weight, None, info.stride, info.padding, 1, info.groups)[0]
     ref = probes.block_diagonality(probes.channel_correlation(out), info.groups).ratio

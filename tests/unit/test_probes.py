@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from resnext_viz.inside.probes import (GradTarget, block_diagonality, by_group, capture_activation, channel_correlation,
-                                gradient_locality, group_energy, group_page, grouped_layers, layer_gradients,
-                                n_pages, top_channel_per_group)
+from resnext_viz.inside.gradients import GradTarget, gradient_locality, layer_gradients
+from resnext_viz.inside.probes import (block_diagonality, by_group, capture_activation, channel_correlation,
+                                       group_energy, group_page, grouped_layers, n_pages, top_channel_per_group)
 from resnext_viz.inside.weights import random_model
 
 X = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))  # small: fast, every stage non-empty
