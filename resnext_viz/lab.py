@@ -108,6 +108,7 @@ class LabConfig:
     budget_s: float = 10.0  # the whole run, building and warm-up included
     loop: bool = True  # also time one convolution per group in a Python loop
     bottleneck: bool = True  # also time the Table 2 bottlenecks (256 channels in and out)
+    cudnn_benchmark: bool = False  # CUDA only: let cuDNN time kernels; False (PyTorch's default) as in the H100 run
 
     def __post_init__(self) -> None:
         self.validate()
@@ -121,6 +122,8 @@ class LabConfig:
         _check("channels", self.channels, 1, MAX_CHANNELS, " (input = output channels)")
         _check("size", self.size, 1, MAX_SIZE, " pixels (height = width)")
         _check("batch", self.batch, 1, MAX_BATCH, " images")
+        if not isinstance(self.cudnn_benchmark, bool):
+            raise ValueError(f"cudnn_benchmark must be True or False, got {self.cudnn_benchmark!r}.")
         if self.dtype not in LAB_DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(LAB_DTYPES)}, got {self.dtype!r}.")
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
@@ -162,6 +165,8 @@ class LabConfig:
         where = f"{self.device} {self.dtype}, {fmt}"
         if self.device == "cpu" and self.threads:
             where += f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+        if self.device.startswith("cuda") and self.cudnn_benchmark:
+            where += ", cudnn.benchmark on"
         return (f"{self.channels} → {self.channels} channels, {self.size}×{self.size}, batch {self.batch}, "
                 f"{where}, budget {self.budget_s:g} s")
 
@@ -555,7 +560,7 @@ def run_sweep(cfg: LabConfig, progress: Callable[[SweepProgress], None] | None =
     oom: str | None = None
     cpu = dev.type == "cpu"
     with _exclusive(on_wait) as waited, cpu_threads(cfg.threads if cpu else None) as threads, \
-            steady_cpu_memory(cpu):
+            steady_cpu_memory(cpu), cudnn_benchmark(cfg.cudnn_benchmark if dev.type == "cuda" else None):
         start = _now()
         last = 0.0
 
@@ -604,6 +609,18 @@ def run_sweep(cfg: LabConfig, progress: Callable[[SweepProgress], None] | None =
     return LabResult(cfg, _rows(timed), skipped, seconds, threads, _device_name(dev), torch.__version__, waited)
 
 
+@contextlib.contextmanager
+def cudnn_benchmark(value: bool | None):
+    """Set torch.backends.cudnn.benchmark to `value` for the block and restore it (None: leave it alone)."""
+    before = torch.backends.cudnn.benchmark
+    if value is not None:
+        torch.backends.cudnn.benchmark = value
+    try:
+        yield before
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 # ---------------------------------------------------------------- tables and CSV
 
 CSV_COLUMNS = tuple(f.name for f in fields(LabRow))
@@ -632,6 +649,25 @@ def _sig(x: float | None, digits: int = 3) -> float | None:
     return None if x is None or x == 0 else round(x, digits - 1 - math.floor(math.log10(abs(x))))
 
 
+def ratio_interval(num_q1: float, num_q3: float, den_q1: float, den_q3: float) -> tuple[float, float]:
+    """Return the range of num / den that the two timings' middle halves (quartiles, seconds) allow."""
+    return num_q1 / den_q3, num_q3 / den_q1
+
+
+def ratio_note(num: LabRow, den: LabRow, same_call: bool = False) -> str:
+    """Return '' for a ratio noise cannot explain away, else a flag: '≈1 (within noise)' or a same-call warning.
+
+    A ratio whose quartile interval (see ratio_interval) contains 1 is indistinguishable from 1.
+    When `same_call` (the loop at G = 1 is the grouped call itself) any gap is measurement noise or drift.
+    """
+    lo, hi = ratio_interval(num.q1_s, num.q3_s, den.q1_s, den.q3_s)
+    if lo <= 1.0 <= hi:
+        return "≈1 (within noise)"
+    if same_call:
+        return "same call: should be 1, the gap is drift between passes"
+    return ""
+
+
 def conv_table(result: LabResult) -> list[dict]:
     """Return one dict per group count, rounded for display: cost, intensity, the kernel beside the loop."""
     loop = {r.groups: r for r in result.part("conv3x3", "per-group loop")}
@@ -644,7 +680,8 @@ def conv_table(result: LabResult) -> list[dict]:
         if result.config.loop:
             row.update({"loop ms": None if lp is None else _sig(lp.median_ms),
                         "loop ÷ dense": None if lp is None else _ratio(lp.time_ratio),
-                        "loop ÷ kernel": None if lp is None else _sig(lp.median_s / r.median_s)})
+                        "loop ÷ kernel": None if lp is None else _sig(lp.median_s / r.median_s),
+                        "loop ÷ kernel noise": "" if lp is None else ratio_note(lp, r, same_call=r.groups == 1)})
         row["spread %"] = round(100 * max(r.spread, lp.spread if lp else 0))
         out.append(row)
     return out

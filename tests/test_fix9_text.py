@@ -1,0 +1,133 @@
+"""Issue 9: lesson sentences computed from their numbers, the roofline, the noise flag and the cuDNN toggle."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from resnext_viz import figures_lab as FL
+from resnext_viz import lab, lab_reference
+from resnext_viz.lab import LabConfig, LabResult
+from resnext_viz.timing import Timing
+from tests.conftest import run_page
+
+ANCHOR = lab_reference.load_anchor()
+LAB = "pages/performance_lab.py"
+TINY = {"lab_channels": "12", "lab_size": "6", "lab_batch": "1", "lab_budget": "3"}
+
+
+# ---------------------------------------------------------------- item 1: roofline reasoning, computed
+
+def test_roofline_numbers_match_the_reference_facts():
+    roof = lab_reference.roofline_numbers(ANCHOR)
+    assert roof["balance"] == pytest.approx(494.7 / 3.35)  # ~148 FLOP/B for TF32
+    assert round(roof["intensity_1"]) == 287 and roof["intensity_1"] > roof["balance"]  # compute-bound
+    assert round(roof["floor_us_32"]) == 61
+    assert round(roof["bw_frac_32"], 2) == 0.31 and round(roof["tbs_32"], 2) == 1.04
+    assert round(roof["us_128"]) == 97 and round(roof["tbs_128"], 1) == 2.1
+
+
+def test_lesson_no_longer_says_bytes_set_both_times_and_follows_its_numbers():
+    text = lab_reference.lesson(ANCHOR)["Fewer FLOPs, same bytes"]
+    assert "because both move the same" not in text
+    for cited in ("~148 FLOP per byte", "compute-bound", "memory-bound", "~61 µs", "~31% of peak", "97 µs",
+                  "coincidence"):
+        assert cited in text, cited
+    # change the anchor's G=32 time: the computed sentence follows it
+    conv = tuple(dataclasses.replace(c, ms=c.ms * 2) if (c.groups == 32 and c.dtype == "float32") else c
+                 for c in ANCHOR.conv)
+    slower = dataclasses.replace(ANCHOR, conv=conv)
+    changed = lab_reference.lesson(slower)["Fewer FLOPs, same bytes"]
+    assert "~15% of peak" in changed and "~31% of peak" not in changed
+
+
+def test_cudnn_cpu_and_timm_sentences():
+    text = " ".join(lab_reference.lesson(ANCHOR).values())
+    for cited in ("cudnn.benchmark = False", "G = 64 bump too", "2.3×", "8.7×", "channels_last", "1.01–1.18×",
+                  "76.9 vs 67.2", "30.9 vs 30.5", "14.4 M vs 11.1 M"):
+        assert cited in text, cited
+    assert "little parallel work to lose" not in text  # the speculation is gone
+
+
+def fake_result(cfg: LabConfig, seconds_of) -> LabResult:
+    timed = [(c, Timing.from_samples([seconds_of(c)] * 3), 1) for c in lab.cases(cfg)]
+    return LabResult(cfg, lab._rows(timed), (), 1.0, 1, "test CPU", "2.13", 0.0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_roofline_traces_carry_the_datasheet_ceilings(dtype):
+    fig = FL.speed_vs_intensity(None, ANCHOR, dtype)
+    peak, bw = lab_reference.H100_PEAK[dtype]
+    flops = next(t for t in fig.data if t.name == FL.ROOF_FLOPS_NAME)
+    band = next(t for t in fig.data if t.name == FL.ROOF_BW_NAME)
+    assert set(flops.y) == {peak / 1e9}
+    assert band.y[0] == pytest.approx(bw * band.x[0] / 1e9) and band.y[-1] == pytest.approx(peak / 1e9)
+    assert band.x[-1] == pytest.approx(peak / bw) == flops.x[0]  # the two ceilings meet at the balance point
+    assert fig.layout.meta["roofline"]["peak_gflops"] == peak / 1e9
+
+
+def test_cpu_roofline_is_stated_unknown_not_invented():
+    res = fake_result(LabConfig(channels=4, size=4, batch=1), lambda c: 1e-3)
+    fig = FL.speed_vs_intensity(res, ANCHOR)
+    assert "unknown" in fig.layout.meta["roofline"]["yours"]
+    assert any("unknown" in a.text for a in fig.layout.annotations)
+    assert sum(1 for t in fig.data if t.legendgroup == "roofline") == 2  # the H100's only
+
+
+# ---------------------------------------------------------------- the noise flag
+
+def row(median: float, q1: float, q3: float, groups: int = 1) -> lab.LabRow:
+    return lab.LabRow("conv3x3", "x", groups, 0, 0, 0, 1, 1, 1.0, median, q1, q3, (q3 - q1) / median, 3, 1,
+                      None, None, 1.0, "")
+
+
+def test_ratio_interval_and_note_on_constructed_timings():
+    assert lab.ratio_interval(1.0, 2.0, 4.0, 8.0) == (0.125, 0.5)
+    loop, kernel = row(0.72e-3, 0.6e-3, 1.1e-3), row(1e-3, 0.9e-3, 1.2e-3)  # overlapping: noise
+    assert lab.ratio_note(loop, kernel) == "≈1 (within noise)"
+    tight_loop, tight_kernel = row(0.72e-3, 0.71e-3, 0.73e-3), row(1e-3, 0.99e-3, 1.01e-3)
+    assert lab.ratio_note(tight_loop, tight_kernel) == ""  # a real difference between two calls
+    assert "should be 1" in lab.ratio_note(tight_loop, tight_kernel, same_call=True)  # same call: drift
+    assert lab.ratio_note(row(5e-3, 4.9e-3, 5.1e-3), tight_kernel) == ""
+
+
+def test_conv_table_flags_the_g1_loop_ratio():
+    cfg = LabConfig(channels=4, size=4, batch=1, bottleneck=False)
+    res = fake_result(cfg, lambda c: 0.7e-3 if (c.method == "per-group loop" and c.groups == 1) else 1e-3)
+    table = lab.conv_table(res)
+    assert table[0]["loop ÷ kernel"] == 0.7 and "should be 1" in table[0]["loop ÷ kernel noise"]
+
+
+# ---------------------------------------------------------------- the cuDNN toggle
+
+def test_cudnn_benchmark_is_set_for_the_run_and_restored():
+    before = torch.backends.cudnn.benchmark
+    with lab.cudnn_benchmark(not before):
+        assert torch.backends.cudnn.benchmark is (not before)
+    assert torch.backends.cudnn.benchmark is before
+    with pytest.raises(RuntimeError), lab.cudnn_benchmark(True):
+        raise RuntimeError("interrupted")
+    assert torch.backends.cudnn.benchmark is before
+    with lab.cudnn_benchmark(None):
+        assert torch.backends.cudnn.benchmark is before
+    with pytest.raises(ValueError, match="cudnn_benchmark"):
+        LabConfig(cudnn_benchmark="yes")
+    assert "cudnn.benchmark on" in LabConfig(device="cuda", cudnn_benchmark=True, bottleneck=False).describe()
+
+
+def test_cudnn_toggle_absent_on_cpu():
+    at = run_page(LAB, {**TINY, "lab_cudnn_benchmark": "true"})
+    assert not at.exception
+    assert "lab_cudnn" not in [t.key for t in at.toggle]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the cuDNN toggle is shown on CUDA only")
+def test_cudnn_toggle_round_trips_on_cuda():
+    at = run_page(LAB, {**TINY, "device": "cuda", "lab_cudnn_benchmark": "true"})
+    assert not at.exception
+    toggle = at.toggle(key="lab_cudnn")
+    assert toggle.value is True
+    toggle.set_value(False).run()
+    assert at.query_params["lab_cudnn_benchmark"] in ("false", ["false"])
