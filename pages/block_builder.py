@@ -4,6 +4,7 @@ import streamlit as st
 
 from resnext_viz import figures_blocks as fb
 from resnext_viz import ui
+from resnext_viz.block_builder import MAC_NOTE
 from resnext_viz.conv_math import fmt_bytes, fmt_int
 
 ui.require_app()
@@ -54,6 +55,7 @@ st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/erro
             f"MACs for the batch (`FlopCounterMode` / 2), counted on the meta device.")
 
 ui.table(table.records())
+st.caption(MAC_NOTE)
 ui.figure(fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers")
 
 st.subheader(f"Time it on the {device.upper()}", anchor=False)

@@ -131,3 +131,61 @@ def test_cudnn_toggle_round_trips_on_cuda():
     assert toggle.value is True
     toggle.set_value(False).run()
     assert at.query_params["lab_cudnn_benchmark"] in ("false", ["false"])
+
+
+# ---------------------------------------------------------------- items 6-10: the other lessons
+
+def test_two_settings_counts_on_the_meta_device():
+    from resnext_viz.model_stats import two_settings
+    counts = list(two_settings().values())
+    assert counts == [25_557_032, 667_000_104, 14_593_448, 25_028_904]
+
+
+def test_resnet_vs_resnext_page_says_two_settings_and_shows_the_counts():
+    at = run_page("pages/resnet_vs_resnext.py")
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "changes one thing" not in text and "`width_per_group=4`" in text
+    for n in ("667,000,104", "14,593,448", "25,028,904"):
+        assert n in text, n
+    assert any("depth ≥ 3" in h.value for h in at.subheader)
+
+
+def test_preserved_claim_is_computed_from_the_rows_shown():
+    from resnext_viz import cardinality as card
+    default = card.solve_preserved_complexity()
+    text = card.preserved_claim(default)
+    assert f"from {min(default, key=lambda r: r.C).width}" in text and "Table 4" in text and "22.3" in text
+    few = card.solve_preserved_complexity(cardinalities=(2, 8))
+    other = card.preserved_claim(few)
+    assert f"from {few[0].width} at C = 2 to {few[-1].width} at C = 8" in other
+    assert "from 64 to 128" not in other
+
+
+def test_v2_accuracy_is_labelled_as_torchvisions_recipe():
+    from resnext_viz.weights import WEIGHTS
+    assert "torchvision's retrained recipe" in WEIGHTS["IMAGENET1K_V2"].accuracy_note
+    assert "81.2%" in WEIGHTS["IMAGENET1K_V2"].accuracy_note
+    assert WEIGHTS["IMAGENET1K_V1"].accuracy_note == "ImageNet top-1 77.6%"
+
+
+def test_batch_norm_rows_say_not_counted_but_keep_numbers():
+    from resnext_viz.block_builder import BlockConfig, layer_table
+    table = layer_table(BlockConfig())
+    records = table.records()
+    key = f"MACs (batch {table.batch})"
+    bn = [r for r in records if r["kind"] == "batch norm"]
+    assert bn and all(r[key] is None for r in bn)
+    assert all(isinstance(r[key], int) and r[key] > 0 for r in records if r["kind"] and "conv" in r["kind"])
+    assert records[-1][key] == table.macs
+
+
+def test_three_forms_and_parameter_pages_state_the_precise_claims():
+    at = run_page("pages/three_forms.py")
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "after the sum" in text and "1×1s and" in text
+    at = run_page("pages/parameters.py")
+    assert not at.exception
+    cap = " ".join(c.value for c in at.caption)
+    assert "fixed width" in cap and "multiply-adds" in cap and "mode=fixed" in cap
