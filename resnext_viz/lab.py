@@ -687,6 +687,23 @@ def conv_table(result: LabResult) -> list[dict]:
     return out
 
 
+def format_pair(by_format: dict[bool, LabResult]) -> tuple[LabResult, LabResult] | None:
+    """Return (NCHW run, channels_last run) when both exist with otherwise the same settings, else None."""
+    nchw, cl = by_format.get(False), by_format.get(True)
+    if nchw is None or cl is None or nchw.config.with_(channels_last=True) != cl.config:
+        return None
+    return nchw, cl
+
+
+def format_table(nchw: LabResult, cl: LabResult) -> list[dict]:
+    """Return, per group count, the grouped kernel's time and time ÷ dense in both memory formats."""
+    a = {r.groups: r for r in nchw.part("conv3x3", "grouped kernel")}
+    b = {r.groups: r for r in cl.part("conv3x3", "grouped kernel")}
+    return [{"G": g, "NCHW ms": _sig(a[g].median_ms), "channels_last ms": _sig(b[g].median_ms),
+             "NCHW ÷ dense": _ratio(a[g].time_ratio), "channels_last ÷ dense": _ratio(b[g].time_ratio),
+             "NCHW ÷ channels_last": _sig(a[g].median_s / b[g].median_s)} for g in sorted(a.keys() & b.keys())]
+
+
 def bottleneck_table(result: LabResult) -> list[dict]:
     """Return one dict per cardinality of the Table 2 bottleneck, rounded for display."""
     return [{"C × d": f"{r.groups} × {r.d}d", "width C·d": r.width, "weights": r.params, "MFLOP": _sig(r.flops / 1e6),

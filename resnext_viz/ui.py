@@ -1146,8 +1146,16 @@ def run_lab(cfg) -> None:
     bar.empty()
     waiting.empty()
     st.session_state["lab_result"] = result
+    st.session_state.setdefault("lab_by_format", {})[result.config.channels_last] = result
 
 
 def lab_result():
     """Return this session's last LabResult, or None before the first run."""
     return st.session_state.get("lab_result")
+
+
+def lab_format_pair():
+    """Return this session's last (NCHW, channels_last) runs of the same settings, or None (see lab.format_pair)."""
+    from .lab import format_pair
+
+    return format_pair(st.session_state.get("lab_by_format", {}))

@@ -189,3 +189,29 @@ def test_three_forms_and_parameter_pages_state_the_precise_claims():
     assert not at.exception
     cap = " ".join(c.value for c in at.caption)
     assert "fixed width" in cap and "multiply-adds" in cap and "mode=fixed" in cap
+
+
+def test_format_pair_and_table_on_constructed_runs():
+    cfg = LabConfig(channels=4, size=4, batch=1, bottleneck=False, loop=False)
+    nchw = fake_result(cfg, lambda c: 1e-3 * c.groups)
+    cl = fake_result(cfg.with_(channels_last=True), lambda c: 0.5e-3 * c.groups)
+    assert lab.format_pair({False: nchw}) is None
+    assert lab.format_pair({False: nchw, True: fake_result(cfg.with_(channels_last=True, size=5), lambda c: 1e-3)}) \
+        is None  # different settings: not a comparison
+    pair = lab.format_pair({False: nchw, True: cl})
+    assert pair == (nchw, cl)
+    table = lab.format_table(*pair)
+    assert [r["G"] for r in table] == [1, 2, 4]
+    assert [r["NCHW ÷ channels_last"] for r in table] == [2.0, 2.0, 2.0]
+    assert table[-1]["NCHW ÷ dense"] == 4.0
+
+
+def test_lab_page_shows_both_memory_formats_after_two_runs():
+    at = run_page(LAB, TINY)
+    at.button(key="lab_run").click().run()
+    assert not at.exception and "channels_last off and once on" in " ".join(c.value for c in at.caption)
+    at.toggle(key="lab_cl").set_value(True).run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    assert any("NCHW ÷ channels_last" in f.columns for f in frames)
