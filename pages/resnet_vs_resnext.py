@@ -10,8 +10,8 @@ from resnext_viz.model_stats import two_settings
 ui.require_app()
 
 st.title("ResNet vs ResNeXt")
-st.markdown("ResNeXt keeps ResNet's skeleton — stem, four stages, the same number of blocks — and changes two "
-            "settings inside each bottleneck: `groups=32` makes the 3×3 a grouped convolution and "
+st.markdown("ResNeXt keeps ResNet's skeleton — stem, four stages, the same number of blocks — and changes "
+            "two settings inside each bottleneck: `groups=32` makes the 3×3 a grouped convolution and "
             "`width_per_group=4` widens it (stage 1 is 256 → 128 → 128 → 256 instead of 256 → 64 → 64 → 256). "
             "Every number here is counted from the models themselves, built on PyTorch's meta device.")
 counts = two_settings()
