@@ -1,4 +1,4 @@
-"""The H100 reference shipped with the lab, and the lesson it teaches: measured numbers, cited, never computed here.
+"""The H100 reference shipped with the lab, and the lesson it teaches: measured numbers and datasheet peaks, cited.
 
 `data/gpu_anchor_h100.json` holds measurements made for this project on one NVIDIA H100
 (PyTorch 2.11, channels_last): a 3x3 convolution 128 -> 128 at batch 64 on 56x56 at every G
