@@ -5,6 +5,7 @@ import streamlit as st
 from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
 from resnext_viz.blocks import builder
+from resnext_viz.blocks.builder import MAC_NOTE
 from resnext_viz.conv.arithmetic import fmt_bytes, fmt_int
 
 ui.require_app()
@@ -55,6 +56,7 @@ st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/erro
             f"MACs for the batch (`FlopCounterMode` / 2), counted on the meta device.")
 
 ui.table(table.records())
+st.caption(MAC_NOTE)
 ui.figure(fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers")
 
 st.subheader(f"Time it on the {device.upper()}", anchor=False)

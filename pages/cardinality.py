@@ -66,9 +66,7 @@ if mode == "preserved":
     st.caption("Top-1 errors are the published ImageNet results of ResNeXt-50 with each setting — "
                f"{card.TABLE3_SOURCE} They are cited, not computed here: this page only counts weights.")
     ui.figure(fb.cardinality_chart(rows, budget), "cardinality_preserved", "card_chart")
-    st.info("**Which claim is this?** Here the number of weights is held fixed, and more paths buy a wider block "
-            "(C·d grows from 64 to 128). The paper's finding is that this trade lowers the error: cardinality is "
-            "a better use of a budget than width or depth alone.", icon=":material/lightbulb:")
+    st.info(card.preserved_claim(rows), icon=":material/lightbulb:")
 else:
     st.markdown(f"Here the width C·d = {width} is held fixed and only the split changes. The two 1×1 convolutions "
                 "do not depend on C; the grouped 3×3 has 9·(C·d)²/C weights, so it shrinks as 1/C.")

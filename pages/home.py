@@ -12,9 +12,10 @@ st.markdown(
 A grouped convolution splits its channels into **G** independent slices: each slice reads
 only its own block of input channels and writes only its own block of output channels.
 That one change divides the weights and the multiply-adds by G. ResNeXt builds on it: a
-block made of **C** parallel paths (its *cardinality*) is exactly one grouped convolution,
-and at the same budget of weights, more paths gave better ImageNet accuracy than a wider or
-deeper ResNet.
+block of **C** parallel paths (its *cardinality*) is computed as 1×1 → grouped 3×3 (G = C)
+→ 1×1, and at about twice ResNet-101's complexity, more paths gave lower ImageNet error than a
+deeper or a wider ResNet (the paper's Table 4: ResNeXt-101 64×4d 20.4% top-1 error, ResNet-200
+21.7%, ResNet-101 1×100d 21.3%; single runs).
 
 Every number here is computed live and checked against PyTorch itself.
 """

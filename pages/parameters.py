@@ -29,6 +29,11 @@ m1.metric("Dense weights (G = 1)", n(r.dense_weights))
 m2.metric(f"Grouped weights (G = {G})", n(r.weights))
 m3.metric("Weight reduction", cm.fmt_pct(r.weight_reduction), help="1 − 1/G, bias not counted")
 m4.metric("Times fewer", f"{r.factor:g}×")
+st.caption(f"This reduction ({cm.fmt_pct(r.weight_reduction)}) is at a *fixed width*: the same C_in and C_out, "
+           "split into groups. ResNeXt spends that saving on width instead, keeping the weights fixed: compare "
+           "the two views on [Cardinality, same width](/cardinality?mode=fixed) and "
+           "[same weights](/cardinality?mode=preserved). Papers' \"FLOPs\" (ResNet's 4.1 G, ResNeXt's 4.2 G) "
+           "are multiply-adds, the MACs below; PyTorch's FlopCounterMode counts 2 FLOPs per MAC.")
 
 left, right = st.columns([3, 2], gap="large")
 with left:

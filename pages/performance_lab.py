@@ -66,6 +66,13 @@ if result is not None:
     if result.part("bottleneck"):
         st.markdown("**Bottleneck at preserved complexity** (Table 2: 256 → C·d → grouped 3×3 → 256).")
         ui.table(lab.bottleneck_table(result))
+    pair = ui.lab_format_pair()
+    if pair:
+        st.markdown("**Memory format:** your last NCHW and channels_last runs of these settings, side by side.")
+        ui.table(lab.format_table(*pair))
+    else:
+        st.caption("On a CPU the memory format matters as much as G: run once with channels_last off and once on "
+                   "(same settings) to see both here.")
     st.download_button("Download CSV", lab.to_csv(result), file_name="performance_lab.csv", mime="text/csv",
                        icon=":material/download:", key="lab_csv", on_click="ignore")
 

@@ -5,14 +5,22 @@ import streamlit as st
 from resnext_viz.blocks import depth, stages
 from resnext_viz.blocks import figures as fb
 from resnext_viz import ui
+from resnext_viz.blocks.stages import two_settings
 from resnext_viz.conv.arithmetic import fmt_int
 
 ui.require_app()
 
 st.title("ResNet vs ResNeXt")
-st.markdown("ResNeXt keeps ResNet's skeleton — stem, four stages, the same number of blocks — and changes one "
-            "thing inside each bottleneck: the 3×3 becomes a grouped convolution, made wider. Every number here "
-            "is counted from the models themselves, built on PyTorch's meta device.")
+st.markdown("ResNeXt keeps ResNet's skeleton — stem, four stages, the same number of blocks — and changes "
+            "two settings inside each bottleneck: `groups=32` makes the 3×3 a grouped convolution and "
+            "`width_per_group=4` widens it (stage 1 is 256 → 128 → 128 → 256 instead of 256 → 64 → 64 → 256). "
+            "Every number here is counted from the models themselves, built on PyTorch's meta device.")
+counts = two_settings()
+st.caption("Parameters of ResNet-50's skeleton, with torchvision's width formula "
+           "`int(planes * width_per_group / 64) * groups`: "
+           + "; ".join(f"{label}: **{fmt_int(n)}**" for label, n in counts.items())
+           + ". `groups=32` alone would make the model 26× larger; it is the pair of settings that keeps the size. "
+             "(torchvision's BasicBlock refuses `groups != 1` with a ValueError.)")
 
 PAIRS = {
     "50": ("resnet50", "resnext50_32x4d", "ResNet-50", "ResNeXt-50 (32×4d)"),
@@ -46,7 +54,7 @@ rows = stages.side_by_side(base, nxt, base_label, next_label)
 ui.table(rows[:-1], columns=["stage", "output", base_label, next_label])
 ui.table(rows, columns=["stage"] + [k for k in rows[0] if k.startswith(("params", "GMACs"))])
 
-st.subheader("Why not group a basic (two-layer) block?", anchor=False)
+st.subheader("Why split-transform-merge needs depth ≥ 3", anchor=False)
 dc = depth.depth_comparison()
 st.markdown(
     f"ResNet-18/34 use blocks of two 3×3 convolutions. Split such a block into C = {dc.C} paths of width "
@@ -59,4 +67,6 @@ st.markdown(
     f"With three layers the middle 3×3 sits *between* two 1×1s, so each path's 3×3 only sees its own d channels: "
     f"that is a grouped convolution. The bottleneck with C = {dc.C}, d = {dc.d} has {fmt_int(dc.depth3_branches)} "
     f"weights against {fmt_int(dc.depth3_dense)} for the same width with a dense 3×3 — "
-    f"{fmt_int(dc.depth3_saving)} saved. That is why ResNeXt is built from bottlenecks.")
+    f"{fmt_int(dc.depth3_saving)} saved. That is why ResNeXt is built from bottlenecks. (Setting `groups` on a "
+    f"basic block's two 3×3s is something else: a sparser module that is not split-transform-merge; "
+    f"torchvision's BasicBlock raises ValueError for groups != 1.)")

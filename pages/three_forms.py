@@ -93,6 +93,9 @@ for k, v in t.items():
 st.button("Measure again", key="forms_again",
           on_click=lambda: st.session_state.update(forms_nonce=st.session_state.get("forms_nonce", 0) + 1))
 st.markdown(f"**Why the paper chose (c).** Form (a) launches {3 * spec.C} small convolutions and a sum from Python; "
-            "(b) launches C small 3×3s; (c) is three calls whatever C is, with its weights in one contiguous "
-            "tensor — the simplest to write and the one frameworks optimise. A grouped kernel still does less "
-            "work per byte than a dense one: see the Performance lab.")
+            f"(b) launches {2 * spec.C} ({spec.C} 1×1s and {spec.C} 3×3s) and one 1×1; (c) is three calls "
+            "whatever C is, with its weights in one contiguous tensor — the simplest to write and the one "
+            "frameworks optimise. A grouped kernel still does less work per byte than a dense one: see the "
+            "Performance lab. With batch norm the forms stay equivalent only when form (a)'s last BN comes after "
+            "the sum (one BN on the aggregated output, where (b) and (c) put it after their last 1×1); the forms "
+            "compared here have no BN.")

@@ -42,8 +42,8 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("block_builder", "Block builder", "construction", "ResNeXt",
             "Build a ResNeXt bottleneck, check each layer against PyTorch, time it on your CPU or GPU, copy its code."),
     _lesson("resnet_vs_resnext", "ResNet vs ResNeXt", "compare", "ResNeXt",
-            "ResNet-50 and ResNeXt-50 stage by stage, counted from the real models, and why basic blocks are not "
-            "grouped."),
+            "ResNet-50 and ResNeXt-50 stage by stage, counted from the real models, and why split-transform-merge "
+            "needs depth ≥ 3."),
     _lesson("group_features", "Group features", "grid_on", "Inside a trained network",
             "Run a picture through ResNeXt-50 and look inside a grouped convolution: what each group's channels "
             "respond to, and how alike they are."),

@@ -108,7 +108,8 @@ class LayerTable:
             return None if t is None else " × ".join(str(v) for v in t)
         out = [{"layer": r.name, "kind": _short_kind(r.kind), "in → out": f"{r.in_channels} → {r.out_channels}",
                 "kernel": fmt(r.kernel), "stride": r.stride, "groups": r.groups,
-                "weight shape": fmt(r.weight_shape), "parameters": r.params, f"MACs (batch {self.batch})": r.macs,
+                "weight shape": fmt(r.weight_shape), "parameters": r.params,
+                f"MACs (batch {self.batch})": None if r.kind == "batch norm" else r.macs,  # not counted (MAC_NOTE)
                 "output": fmt(r.output_shape)} for r in self.rows]
         out.append({"layer": "total", "kind": None, "in → out": None, "kernel": None, "stride": None, "groups": None,
                     "weight shape": None, "parameters": self.params, f"MACs (batch {self.batch})": self.macs, "output": None})
@@ -118,6 +119,10 @@ class LayerTable:
 def _short_kind(kind: str) -> str:
     """Return the kind as the table shows it: '1×1 conv (shortcut projection)' is too wide for its column."""
     return f"shortcut {kind.removesuffix(' (shortcut projection)')}" if kind.endswith("(shortcut projection)") else kind
+
+
+MAC_NOTE = ("Batch-norm rows leave MACs blank: not counted. Their per-element scale and shift are not "
+            "multiply-accumulates of a convolution, and FlopCounterMode (the total) does not count them either.")
 
 
 def _conv_kind(name: str, conv: nn.Conv2d) -> str:

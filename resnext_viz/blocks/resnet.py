@@ -51,8 +51,9 @@ def conv1x1(in_ch: int, out_ch: int, stride: int = 1, device=None) -> nn.Conv2d:
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convolutions (depth 2), as in ResNet-18/34. Groups are allowed only to show why
-    ResNeXt does not use them here: grouping a depth-2 block is 'trivially a wide, dense module'."""
+    """Two 3x3 convolutions (depth 2), as in ResNet-18/34. Rewriting a depth-2 block as C summed paths gives
+    'trivially a wide, dense module' (the paper), so split-transform-merge needs depth >= 3. Setting `groups`
+    here instead gives a different, sparser module, allowed only for the lesson; torchvision refuses groups != 1."""
 
     expansion = 1
 

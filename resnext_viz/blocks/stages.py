@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from resnext_viz.blocks.resnet import MODEL_FACTORIES, BasicBlock, Bottleneck, ResNet
 
-__all__ = ["StageRow", "StageTable", "stage_table"]
+__all__ = ["StageRow", "StageTable", "stage_table", "TWO_SETTINGS", "two_settings"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +141,19 @@ def side_by_side(a: StageTable, b: StageTable, label_a: str, label_b: str) -> li
                  f"params, {label_a}": a.params, f"params, {label_b}": b.params,
                  f"GMACs, {label_a}": round(a.macs / 1e9, 3), f"GMACs, {label_b}": round(b.macs / 1e9, 3)})
     return rows
+
+
+# ResNet-50 -> ResNeXt-50 changes two settings (groups and width_per_group); each variant's (groups, width_per_group)
+TWO_SETTINGS: dict[str, tuple[int, int]] = {
+    "ResNet-50 (groups 1, width_per_group 64)": (1, 64),
+    "groups=32 alone (width_per_group 64)": (32, 64),
+    "groups=32, ResNet's widths kept (width_per_group 2)": (32, 2),
+    "ResNeXt-50 32×4d (groups 32, width_per_group 4)": (32, 4),
+}
+
+
+@lru_cache(maxsize=None)
+def two_settings() -> dict[str, int]:
+    """Return the parameter count of ResNet-50's skeleton at each (groups, width_per_group) of TWO_SETTINGS."""
+    return {label: _params(ResNet(Bottleneck, [3, 4, 6, 3], groups=g, width_per_group=w, device="meta"))
+            for label, (g, w) in TWO_SETTINGS.items()}

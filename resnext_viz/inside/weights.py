@@ -58,6 +58,12 @@ class WeightsSpec:
     resize: int  # short side before the centre crop, pixels
     acc1: float  # ImageNet-1k top-1 accuracy, percent, as published
     crop: int = 224  # the network's input side, pixels
+    recipe: str = ""  # whose training produced the weights, said wherever acc1 is shown
+
+    @property
+    def accuracy_note(self) -> str:
+        """Return e.g. 'ImageNet top-1 81.2%, torchvision's retrained recipe, not the paper's model'."""
+        return f"ImageNet top-1 {self.acc1:.1f}%" + (f", {self.recipe}" if self.recipe else "")
 
     @property
     def file_name(self) -> str:
@@ -74,7 +80,9 @@ WEIGHTS: dict[str, WeightsSpec] = {
     "IMAGENET1K_V1": WeightsSpec("IMAGENET1K_V1", "https://download.pytorch.org/models/resnext50_32x4d-7cdf4587.pth",
                                  resize=256, acc1=77.618),
     "IMAGENET1K_V2": WeightsSpec("IMAGENET1K_V2", "https://download.pytorch.org/models/resnext50_32x4d-1a0047aa.pth",
-                                 resize=232, acc1=81.198),
+                                 resize=232, acc1=81.198,
+                                 recipe="torchvision's retrained recipe, not the paper's model "
+                                        "(the paper reports 22.2% top-1 error)"),
 }
 
 
@@ -137,7 +145,7 @@ def load_model(variant: str = "IMAGENET1K_V2", *, local_path: str | os.PathLike 
         try:
             _check_hash(cached, spec)
             return _pretrained(spec, _state_dict_from_hub_cache(spec), f"torch hub cache: {cached}",
-                               f"Loaded the pretrained weights ({variant}, ImageNet top-1 {spec.acc1:.1f}%) "
+                               f"Loaded the pretrained weights ({variant}, {spec.accuracy_note}) "
                                f"from the torch hub cache.")
         except _Unusable as problem:
             reasons.append(f"The cached weights file {cached} is unusable: {problem}.")
@@ -149,8 +157,8 @@ def load_model(variant: str = "IMAGENET1K_V2", *, local_path: str | os.PathLike 
     try:
         _download(spec, cached, progress)
         return _pretrained(spec, _state_dict_from_hub_cache(spec), f"downloaded from {spec.url}",
-                           f"Downloaded and loaded the pretrained weights ({variant}, ImageNet top-1 "
-                           f"{spec.acc1:.1f}%).")
+                           f"Downloaded and loaded the pretrained weights ({variant}, "
+                           f"{spec.accuracy_note}).")
     except _Unusable as problem:
         return _fallback(spec, *reasons, f"Could not download the pretrained weights: {problem}.")
 

@@ -54,6 +54,7 @@ class LabConfig:
     budget_s: float = 10.0  # the whole run, building and warm-up included
     loop: bool = True  # also time one convolution per group in a Python loop
     bottleneck: bool = True  # also time the Table 2 bottlenecks (256 channels in and out)
+    cudnn_benchmark: bool = False  # CUDA only: let cuDNN time kernels; False (PyTorch's default) as in the H100 run
 
     def __post_init__(self) -> None:
         self.validate()
@@ -67,6 +68,8 @@ class LabConfig:
         _check("channels", self.channels, 1, MAX_CHANNELS, " (input = output channels)")
         _check("size", self.size, 1, MAX_SIZE, " pixels (height = width)")
         _check("batch", self.batch, 1, MAX_BATCH, " images")
+        if not isinstance(self.cudnn_benchmark, bool):
+            raise ValueError(f"cudnn_benchmark must be True or False, got {self.cudnn_benchmark!r}.")
         if self.dtype not in LAB_DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(LAB_DTYPES)}, got {self.dtype!r}.")
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
@@ -108,6 +111,8 @@ class LabConfig:
         where = f"{self.device} {self.dtype}, {fmt}"
         if self.device == "cpu" and self.threads:
             where += f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+        if self.device.startswith("cuda") and self.cudnn_benchmark:
+            where += ", cudnn.benchmark on"
         return (f"{self.channels} → {self.channels} channels, {self.size}×{self.size}, batch {self.batch}, "
                 f"{where}, budget {self.budget_s:g} s")
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from resnext_viz.plotting import base_layout
+from resnext_viz.lab.reference import ANCHOR_LABEL, H100_PEAK, H100_PEAK_SOURCE, Anchor
 from resnext_viz.lab.result import LabResult
-from resnext_viz.lab.reference import ANCHOR_LABEL, Anchor
 from resnext_viz.palette import group_color
+from resnext_viz.plotting import base_layout
 
 IDEAL_COLOR = "rgba(128, 128, 128, 0.9)"  # neutral grey: readable on light and dark themes
 YOURS = {"grouped kernel": group_color(0), "per-group loop": group_color(3), "bottleneck": group_color(0)}
@@ -170,11 +170,42 @@ def speed_vs_intensity(result: LabResult | None, anchor: Anchor, dtype: str = "f
         if not loop:
             meta["reference"] = {"label": ANCHOR_LABEL, "dtype": ref_dtype, "groups": [c.groups for c in ref],
                                  "gflops": gflops}
+    traces += _roofline(traces, ref_dtype)
+    meta["roofline"] = {"dtype": ref_dtype, "peak_gflops": H100_PEAK[ref_dtype][0] / 1e9,
+                        "bandwidth_gbs": H100_PEAK[ref_dtype][1] / 1e9, "source": H100_PEAK_SOURCE,
+                        "yours": None if not result else (
+                            "unknown: the lab does not know this device's peak FLOP/s or bandwidth"
+                            if result.config.device == "cpu" else "not drawn: only the H100's ceilings are cited")}
     fig = go.Figure(traces)
+    if result and result.config.device == "cpu":
+        fig.add_annotation(text="your CPU's roofline: unknown (its peaks are not measured, so none is drawn)",
+                           xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="bottom",
+                           showarrow=False, font=dict(size=11))
     fig.update_xaxes(type="log", dtick=1, title_text="arithmetic intensity: FLOPs per byte moved (log scale)")
     fig.update_yaxes(type="log", dtick=1, title_text="achieved GFLOP/s (log scale)")
     return _finish(fig, "Achieved speed against FLOPs per byte moved: fewer FLOPs per byte, fewer FLOPs per second",
                    520, meta)
+
+
+ROOF_FLOPS_NAME = "H100 peak FLOP/s (datasheet)"
+ROOF_BW_NAME = "H100 peak bandwidth (datasheet)"
+
+
+def _roofline(traces: list, dtype: str) -> list[go.Scatter]:
+    """Return the H100's two roofline ceilings (GFLOP/s): bandwidth x intensity up to the balance point, then peak."""
+    peak, bw = H100_PEAK[dtype]
+    xs = [x for t in traces for x in t.x if x and x > 0]
+    lo, hi = min(xs + [1.0]) / 2, max(xs + [1000.0]) * 2
+    balance = peak / bw
+    style = dict(mode="lines", line=dict(color="#555555", width=1.5, dash="dot"), legendgroup="roofline",
+                 legendgrouptitle_text=f"H100 ceilings ({H100_PEAK_SOURCE.split(':')[0]})")
+    return [
+        go.Scatter(x=[lo, balance], y=[bw * lo / 1e9, peak / 1e9], name=ROOF_BW_NAME,
+                   hovertemplate=f"{bw / 1e12:.2f} TB/s × intensity<extra></extra>", **style),
+        go.Scatter(x=[balance, hi], y=[peak / 1e9, peak / 1e9], name=ROOF_FLOPS_NAME,
+                   hovertemplate=f"{peak / 1e12:.1f} TFLOP/s ({dtype}); balance point {balance:.0f} FLOP/B"
+                                 "<extra></extra>", **style),
+    ]
 
 
 # ---------------------------------------------------------------- the Table 2 bottleneck

@@ -131,6 +131,25 @@ def _sig(x: float | None, digits: int = 3) -> float | None:
     return None if x is None or x == 0 else round(x, digits - 1 - math.floor(math.log10(abs(x))))
 
 
+def ratio_interval(num_q1: float, num_q3: float, den_q1: float, den_q3: float) -> tuple[float, float]:
+    """Return the range of num / den that the two timings' middle halves (quartiles, seconds) allow."""
+    return num_q1 / den_q3, num_q3 / den_q1
+
+
+def ratio_note(num: LabRow, den: LabRow, same_call: bool = False) -> str:
+    """Return '' for a ratio noise cannot explain away, else a flag: '≈1 (within noise)' or a same-call warning.
+
+    A ratio whose quartile interval (see ratio_interval) contains 1 is indistinguishable from 1.
+    When `same_call` (the loop at G = 1 is the grouped call itself) any gap is measurement noise or drift.
+    """
+    lo, hi = ratio_interval(num.q1_s, num.q3_s, den.q1_s, den.q3_s)
+    if lo <= 1.0 <= hi:
+        return "≈1 (within noise)"
+    if same_call:
+        return "same call: should be 1, the gap is drift between passes"
+    return ""
+
+
 def conv_table(result: LabResult) -> list[dict]:
     """Return one dict per group count, rounded for display: cost, intensity, the kernel beside the loop."""
     loop = {r.groups: r for r in result.part("conv3x3", "per-group loop")}
@@ -143,10 +162,28 @@ def conv_table(result: LabResult) -> list[dict]:
         if result.config.loop:
             row.update({"loop ms": None if lp is None else _sig(lp.median_ms),
                         "loop ÷ dense": None if lp is None else _ratio(lp.time_ratio),
-                        "loop ÷ kernel": None if lp is None else _sig(lp.median_s / r.median_s)})
+                        "loop ÷ kernel": None if lp is None else _sig(lp.median_s / r.median_s),
+                        "loop ÷ kernel noise": "" if lp is None else ratio_note(lp, r, same_call=r.groups == 1)})
         row["spread %"] = round(100 * max(r.spread, lp.spread if lp else 0))
         out.append(row)
     return out
+
+
+def format_pair(by_format: dict[bool, LabResult]) -> tuple[LabResult, LabResult] | None:
+    """Return (NCHW run, channels_last run) when both exist with otherwise the same settings, else None."""
+    nchw, cl = by_format.get(False), by_format.get(True)
+    if nchw is None or cl is None or nchw.config.with_(channels_last=True) != cl.config:
+        return None
+    return nchw, cl
+
+
+def format_table(nchw: LabResult, cl: LabResult) -> list[dict]:
+    """Return, per group count, the grouped kernel's time and time ÷ dense in both memory formats."""
+    a = {r.groups: r for r in nchw.part("conv3x3", "grouped kernel")}
+    b = {r.groups: r for r in cl.part("conv3x3", "grouped kernel")}
+    return [{"G": g, "NCHW ms": _sig(a[g].median_ms), "channels_last ms": _sig(b[g].median_ms),
+             "NCHW ÷ dense": _ratio(a[g].time_ratio), "channels_last ÷ dense": _ratio(b[g].time_ratio),
+             "NCHW ÷ channels_last": _sig(a[g].median_s / b[g].median_s)} for g in sorted(a.keys() & b.keys())]
 
 
 def bottleneck_table(result: LabResult) -> list[dict]:

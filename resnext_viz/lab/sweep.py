@@ -217,7 +217,7 @@ def run_sweep(cfg: LabConfig, progress: Callable[[SweepProgress], None] | None =
     oom: str | None = None
     cpu = dev.type == "cpu"
     with exclusive(on_wait) as waited, cpu_threads(cfg.threads if cpu else None) as threads, \
-            steady_cpu_memory(cpu):
+            steady_cpu_memory(cpu), cudnn_benchmark(cfg.cudnn_benchmark if dev.type == "cuda" else None):
         start = _now()
         last = 0.0
 
@@ -264,3 +264,15 @@ def run_sweep(cfg: LabConfig, progress: Callable[[SweepProgress], None] | None =
              if samples[i]]
     skipped = tuple(case.label for i, case in enumerate(todo) if not samples[i])
     return LabResult(cfg, _rows(timed), skipped, seconds, threads, _device_name(dev), torch.__version__, waited)
+
+
+@contextlib.contextmanager
+def cudnn_benchmark(value: bool | None):
+    """Set torch.backends.cudnn.benchmark to `value` for the block and restore it (None: leave it alone)."""
+    before = torch.backends.cudnn.benchmark
+    if value is not None:
+        torch.backends.cudnn.benchmark = value
+    try:
+        yield before
+    finally:
+        torch.backends.cudnn.benchmark = before

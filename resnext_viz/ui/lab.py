@@ -25,6 +25,7 @@ LAB_FIELDS = [
     Field("lab_budget", "lab_budget", int(LabConfig.budget_s), *BOUNDS["budget_s"], label="time budget"),
     Field("lab_loop", "lab_loop", True, label="per-group loop"),
     Field("lab_block", "lab_bottleneck", True, label="bottleneck"),
+    Field("lab_cudnn", "lab_cudnn_benchmark", False, label="cudnn.benchmark"),
 ]
 LAB_PROGRESS_EVERY_S = 0.5  # redraw the progress bar at most this often: the browser's drawing competes with the timing
 
@@ -81,12 +82,16 @@ def lab_controls(device: str):
                   help="Store tensors as (N, H, W, C), as the H100 reference did; off is PyTorch's default (N, C, H, W).")
         st.toggle("Time the per-group Python loop", key="lab_loop")
         st.toggle("Time the Table 2 bottlenecks (256 channels)", key="lab_block")
+        if device.startswith("cuda"):
+            st.toggle("cudnn.benchmark (let cuDNN time its kernels)", key="lab_cudnn",
+                      help="Off is PyTorch's default and how the H100 reference ran; on, cuDNN tries several kernels.")
     sync_url(LAB_FIELDS)
     try:
         cfg = LabConfig(channels=ss["lab_channels"], size=ss["lab_size"], batch=ss["lab_batch"], device=device,
                         dtype=ss["lab_dtype"], channels_last=ss["lab_cl"],
                         threads=ss["lab_threads"] if device == "cpu" else None, budget_s=float(ss["lab_budget"]),
-                        loop=ss["lab_loop"], bottleneck=ss["lab_block"])
+                        loop=ss["lab_loop"], bottleneck=ss["lab_block"],
+                        cudnn_benchmark=bool(ss["lab_cudnn"]) and device.startswith("cuda"))
     except ValueError as why:
         return None, str(why)
     return cfg, None
@@ -122,8 +127,16 @@ def run_lab(cfg) -> None:
     bar.empty()
     waiting.empty()
     st.session_state["lab_result"] = result
+    st.session_state.setdefault("lab_by_format", {})[result.config.channels_last] = result
 
 
 def lab_result():
     """Return this session's last LabResult, or None before the first run."""
     return st.session_state.get("lab_result")
+
+
+def lab_format_pair():
+    """Return this session's last (NCHW, channels_last) runs of the same settings, or None (see result.format_pair)."""
+    from resnext_viz.lab.result import format_pair
+
+    return format_pair(st.session_state.get("lab_by_format", {}))
