@@ -15,27 +15,32 @@ st.markdown("A ResNeXt bottleneck is 1×1 reduce → grouped 3×3 → 1×1 expan
             "line of arithmetic: `int(planes × base_width / 64) × cardinality`. Build one, check every count "
             "against PyTorch, and time it on your own hardware.")
 
-ui.show_notices(ui.seed(ui.BLOCK_FIELDS))
 device = ui.device_picker()
+f = {x.key: x for x in ui.BLOCK_FIELDS}
 dtype_field = ui.Field("blk_dtype", "dtype", "float32", label="dtype", options=("float32", "bfloat16", "float16"))
-ui.show_notices(ui.seed([dtype_field]))
-
-c = st.columns(4)
-c[0].number_input("Input channels", 1, 4096, key="blk_inplanes")
-c[1].number_input("Planes (output = 4 × planes)", 1, 1024, key="blk_planes")
-c[2].number_input("Cardinality C", 1, 512, key="blk_cardinality")
-c[3].number_input("Base width (d at planes = 64)", 1, 512, key="blk_base_width")
-c = st.columns(4)
-c[0].segmented_control("Stride", [1, 2], key="blk_stride", required=True)
-c[1].segmented_control("Downsample", ["auto", "on", "off"], key="blk_downsample", required=True,
-                       help="auto: a 1×1 projection on the shortcut only when its shape must change.")
-c[2].number_input("Batch", 1, 256, key="blk_batch")
-c[3].selectbox("dtype", ["float32", "bfloat16", "float16"], key="blk_dtype")
-with st.expander("Input height and width"):
-    h1, h2 = st.columns(2)
-    h1.number_input("Height", 1, 512, key="blk_height")
-    h2.number_input("Width", 1, 512, key="blk_width")
-ui.sync_url(ui.BLOCK_FIELDS + [dtype_field])
+budget_field = ui.Field("blk_budget", "time_budget", 1.0, 0.5, 5.0, label="time budget")
+ui.show_notices(ui.seed([budget_field]))
+with ui.controls(ui.BLOCK_FIELDS + [dtype_field]):
+    c = st.columns(4)
+    for col, (key, label) in zip(c, [("blk_inplanes", "Input channels"), ("blk_planes", "Planes (output = 4 × planes)"),
+                                     ("blk_cardinality", "Cardinality C"),
+                                     ("blk_base_width", "Base width (d at planes = 64)")]):
+        with col:
+            ui.number(f[key], label=label)
+    c = st.columns(4)
+    c[0].segmented_control("Stride", [1, 2], persist_state="session", key="blk_stride", required=True)
+    c[1].segmented_control("Downsample", list(f["blk_downsample"].options), persist_state="session",
+                           key="blk_downsample", required=True,
+                           help="auto: a 1×1 projection on the shortcut only when its shape must change.")
+    with c[2]:
+        ui.number(f["blk_batch"], label="Batch")
+    c[3].selectbox("dtype", list(dtype_field.options), persist_state="session", key="blk_dtype")
+    with st.expander("Input height and width"):
+        h1, h2 = st.columns(2)
+        with h1:
+            ui.number(f["blk_height"], label="Height")
+        with h2:
+            ui.number(f["blk_width"], label="Width")
 
 try:
     cfg = ui.current_block_config()
@@ -60,8 +65,9 @@ st.caption(MAC_NOTE)
 ui.figure(fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers")
 
 st.subheader(f"Time it on the {device.upper()}", anchor=False)
-budget = st.slider("Time budget (seconds, split between forward and forward+backward)", 0.5, 5.0, 1.0, 0.5,
-                   key="blk_budget")
+budget = st.slider("Time budget (seconds, split between forward and forward+backward)", budget_field.lo,
+                   budget_field.hi, step=0.5, persist_state="session", key="blk_budget")
+ui.sync_url([budget_field])
 key = (cfg, device, st.session_state["blk_dtype"])
 st.button("Time this block", type="primary", key="blk_time", on_click=ui.request_run, args=("blk_time",))
 if ui.run_requested("blk_time"):

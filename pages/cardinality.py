@@ -24,20 +24,20 @@ FIELDS = [
 ui.show_notices(ui.seed(FIELDS))
 
 mode = st.segmented_control(
-    "View", ["preserved", "fixed"], key="card_mode", required=True,
+    "View", ["preserved", "fixed"], persist_state="session", key="card_mode", required=True,
     format_func={"preserved": "Same weights, more paths (Table 2)", "fixed": "Same width, more groups"}.get)
 c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
     if mode == "preserved":
-        budget = st.number_input("Budget: weights in the block", 1_000, 10_000_000, step=1_000, key="card_budget",
+        budget = st.number_input("Budget: weights in the block", 1_000, 10_000_000, step=1_000, persist_state="session", key="card_budget",
                                  help="69,632 = the ResNet-50 bottleneck 256→64→3×3 64→256 (C = 1, d = 64).")
-        cs = st.multiselect("Cardinalities C", CARDS, key="card_cs")
+        cs = st.multiselect("Cardinalities C", CARDS, persist_state="session", key="card_cs")
     else:
-        width = st.number_input("Width C·d of the grouped 3×3", 1, 4096, key="card_width")
+        width = st.number_input("Width C·d of the grouped 3×3", 1, 4096, persist_state="session", key="card_width")
 with c2:
-    io = st.number_input("Block in/out channels", 1, 4096, key="card_io")
+    io = st.number_input("Block in/out channels", 1, 4096, persist_state="session", key="card_io")
 with c3:
-    hw = st.number_input("Feature map H = W", 1, 512, key="card_hw")
+    hw = st.number_input("Feature map H = W", 1, 512, persist_state="session", key="card_hw")
 ui.sync_url(FIELDS)
 
 try:

@@ -24,10 +24,10 @@ view = [ui.Field("view_highlight", "highlight", -1, -1, G - 1, label="highlighte
 ui.show_notices(ui.seed(view))
 c1, c2 = st.columns([2, 1])
 with c1:
-    hl = st.selectbox("Highlight a group", [-1, *range(G)], key="view_highlight",
+    hl = st.selectbox("Highlight a group", [-1, *range(G)], persist_state="session", key="view_highlight",
                       format_func=lambda g: "none (all groups in colour)" if g == -1 else f"group {g}")
 with c2:
-    compare = st.toggle("Dense vs grouped, side by side", key="view_compare")
+    compare = st.toggle("Dense vs grouped, side by side", persist_state="session", key="view_compare")
 ui.sync_url(view)
 highlight = None if hl == -1 else hl
 

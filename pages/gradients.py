@@ -34,19 +34,19 @@ with ui.plain_errors("computing the gradients"):
     G, per = info.groups, info.out_per_group
     ui.fit_choice(fields[1], list(range(G)), notices)
     ui.fit_choice(fields[2], list(TARGETS), notices)
-    g = c2.selectbox("Output group g", list(range(G)), key="grad_group", format_func=lambda k: f"group {k}")
-    kind = c3.selectbox("Backpropagate", list(TARGETS), key="grad_target", format_func=TARGETS.get)
+    g = c2.selectbox("Output group g", list(range(G)), persist_state="session", key="grad_group", format_func=lambda k: f"group {k}")
+    kind = c3.selectbox("Backpropagate", list(TARGETS), persist_state="session", key="grad_target", format_func=TARGETS.get)
     if kind == "class":
         top1 = ui.predictions(loaded, chosen)[1]
         names = loaded.class_names
         ui.fit_choice(fields[3], [-1, *range(len(names))], notices)
         c4.selectbox("Class" + ("" if loaded.pretrained else " (random weights: the class means nothing)"),
-                     [-1, *range(len(names))], key="grad_class",
+                     [-1, *range(len(names))], persist_state="session", key="grad_class",
                      format_func=lambda k: f"top-1: {names[top1]}" if k == -1 else f"{k}: {names[k]}")
         index = top1 if st.session_state["grad_class"] == -1 else st.session_state["grad_class"]
     elif kind == "channel":
         ui.fit_choice(fields[4], list(range(g * per, (g + 1) * per)), notices)
-        index = c4.selectbox(f"Channel of group {g}", list(range(g * per, (g + 1) * per)), key="grad_channel",
+        index = c4.selectbox(f"Channel of group {g}", list(range(g * per, (g + 1) * per)), persist_state="session", key="grad_channel",
                              format_func=lambda c: f"channel {c}")
     else:
         index = g

@@ -30,7 +30,7 @@ with ui.plain_errors("showing the group features"):
     ui.fit_choice(fields[0], list(SOURCES), notices)
     notice_slot = st.container()
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    source = c1.radio("Grouped convolution to probe", list(SOURCES), key="feat_source", format_func=SOURCES.get,
+    source = c1.radio("Grouped convolution to probe", list(SOURCES), persist_state="session", key="feat_source", format_func=SOURCES.get,
                       horizontal=True)
     if source == "resnext50":
         with c2:
@@ -65,10 +65,10 @@ with ui.plain_errors("showing the group features"):
     st.subheader("Feature maps, group by group", anchor=False)
     helptext = f"{fp.GROUPS_PER_PAGE} groups at a time, so even 1024 channels stay quick to draw."
     if 1 < pages <= 8:
-        st.radio("Groups shown", list(range(1, pages + 1)), key="feat_page", format_func=group_range,
+        st.radio("Groups shown", list(range(1, pages + 1)), persist_state="session", key="feat_page", format_func=group_range,
                  horizontal=True, help=helptext)
     elif pages > 8:
-        st.select_slider("Groups shown", list(range(1, pages + 1)), key="feat_page", format_func=group_range,
+        st.select_slider("Groups shown", list(range(1, pages + 1)), persist_state="session", key="feat_page", format_func=group_range,
                          help=helptext)
     ui.sync_url(fields)
     shown = probes.group_page(f.groups, st.session_state["feat_page"] - 1, fp.GROUPS_PER_PAGE)

@@ -32,8 +32,8 @@ FIELDS = [ui.Field("rvr_pair", "pair", "50", label="comparison", options=tuple(P
           ui.Field("rvr_size", "size", 224, 32, 1024, label="image size")]
 ui.show_notices(ui.seed(FIELDS))
 c1, c2 = st.columns([3, 1])
-pair = c1.selectbox("Compare", list(PAIRS), key="rvr_pair", format_func=lambda k: f"{PAIRS[k][2]} vs {PAIRS[k][3]}")
-size = c2.number_input("Image size", 32, 1024, step=32, key="rvr_size")
+pair = c1.selectbox("Compare", list(PAIRS), persist_state="session", key="rvr_pair", format_func=lambda k: f"{PAIRS[k][2]} vs {PAIRS[k][3]}")
+size = c2.number_input("Image size", 32, 1024, step=32, persist_state="session", key="rvr_size")
 ui.sync_url(FIELDS)
 
 base_name, next_name, base_label, next_label = PAIRS[pair]

@@ -30,11 +30,11 @@ for col, key in zip(cols * 2, [f.key for f in FIELDS[:7]]):
     f = next(x for x in FIELDS if x.key == key)
     with col:
         if key == "forms_stride":
-            st.segmented_control("Stride", [1, 2], key=key, required=True)
+            st.segmented_control("Stride", [1, 2], persist_state="session", key=key, required=True)
         else:
-            st.number_input(f.label[0].upper() + f.label[1:], f.lo, f.hi, key=key)
+            st.number_input(f.label[0].upper() + f.label[1:], f.lo, f.hi, persist_state="session", key=key)
 with cols[3]:
-    st.segmented_control("Precision", ["float64", "float32"], key="forms_dtype", required=True,
+    st.segmented_control("Precision", ["float64", "float32"], persist_state="session", key="forms_dtype", required=True,
                          help="float64 shows the agreement is exact up to rounding (about 1e-15).")
 ui.sync_url(FIELDS)
 

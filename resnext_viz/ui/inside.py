@@ -144,7 +144,7 @@ def _image_widgets(chosen_now: ChosenImage | None) -> None:
                      help="JPEG, PNG, WebP, BMP, GIF (first frame) or TIFF, up to 20 MB. Only the decoded, reduced "
                           "picture is kept, for this browser session only.")
     upload = st.session_state.get("img_upload")
-    st.selectbox("Picture", _image_options(), key="img_pick",
+    st.selectbox("Picture", _image_options(), persist_state="session", key="img_pick",
                  format_func=partial(_image_label, upload.name if upload else ""),
                  on_change=lambda: st.session_state.pop("img_error", None))
     page, error = st.session_state.get("img_error") or ("", "")
@@ -282,7 +282,7 @@ def layer_select(loaded, notices: list[str], crop: int = 224, key: str = "img_la
 
     infos = layer_infos(loaded)
     fit_choice(LAYER_FIELD, list(infos), notices)
-    return st.selectbox("Grouped convolution", list(infos), key=key,
+    return st.selectbox("Grouped convolution", list(infos), persist_state="session", key=key,
                         format_func=lambda n: layer_label(infos[n], crop // 4 >> (infos[n].stage - 1)),
                         help="The 3×3 grouped convolution (conv2) of each ResNeXt-50 block. Stride-2 layers halve "
                              "the map.")

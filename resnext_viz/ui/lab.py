@@ -55,22 +55,22 @@ def lab_controls(device: str):
     show_notices(notices)
     f = {x.key: x for x in LAB_FIELDS}
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
-    c1.number_input("Channels in = out", f["lab_channels"].lo, f["lab_channels"].hi, step=1, key="lab_channels",
+    c1.number_input("Channels in = out", f["lab_channels"].lo, f["lab_channels"].hi, step=1, persist_state="session", key="lab_channels",
                     help="C of the 3×3 convolution C → C. Every divisor of C is a valid group count and is timed.")
-    c2.number_input("Feature map H = W", f["lab_size"].lo, f["lab_size"].hi, step=1, key="lab_size",
+    c2.number_input("Feature map H = W", f["lab_size"].lo, f["lab_size"].hi, step=1, persist_state="session", key="lab_size",
                     help="56 is ResNeXt-50's first stage for a 224×224 image.")
-    c3.number_input("Batch", f["lab_batch"].lo, f["lab_batch"].hi, step=1, key="lab_batch",
+    c3.number_input("Batch", f["lab_batch"].lo, f["lab_batch"].hi, step=1, persist_state="session", key="lab_batch",
                     help="Images per call. A CPU usually serves one at a time; the H100 reference used 64.")
     with c4:
-        st.segmented_control("dtype", dtypes, key="lab_dtype", required=True,
+        st.segmented_control("dtype", dtypes, persist_state="session", key="lab_dtype", required=True,
                              help="float16 is offered on GPUs only: on a CPU it is emulated and its timings mislead.")
     d1, d2, d3 = st.columns([1, 1, 1.4])
     with d1:
-        st.slider("Time budget (s)", f["lab_budget"].lo, f["lab_budget"].hi, key="lab_budget",
+        st.slider("Time budget (s)", f["lab_budget"].lo, f["lab_budget"].hi, persist_state="session", key="lab_budget",
                   help="The whole run, warm-up included. Configurations not started when it is spent are skipped.")
     with d2:
         if device == "cpu":
-            st.slider("CPU threads", 1, f["lab_threads"].hi, key="lab_threads",
+            st.slider("CPU threads", 1, f["lab_threads"].hi, persist_state="session", key="lab_threads",
                       help="PyTorch's thread count is shared by the whole server: a run sets it, holds a lock so "
                            "other tabs wait, and restores it afterwards.")
             st.caption("Default 1: the steadiest numbers when other programs share the CPU. Raise it to see "
@@ -78,12 +78,12 @@ def lab_controls(device: str):
         else:
             st.caption("CPU threads apply to CPU runs only.")
     with d3:
-        st.toggle("channels_last memory format", key="lab_cl",
+        st.toggle("channels_last memory format", persist_state="session", key="lab_cl",
                   help="Store tensors as (N, H, W, C), as the H100 reference did; off is PyTorch's default (N, C, H, W).")
-        st.toggle("Time the per-group Python loop", key="lab_loop")
-        st.toggle("Time the Table 2 bottlenecks (256 channels)", key="lab_block")
+        st.toggle("Time the per-group Python loop", persist_state="session", key="lab_loop")
+        st.toggle("Time the Table 2 bottlenecks (256 channels)", persist_state="session", key="lab_block")
         if device.startswith("cuda"):
-            st.toggle("cudnn.benchmark (let cuDNN time its kernels)", key="lab_cudnn",
+            st.toggle("cudnn.benchmark (let cuDNN time its kernels)", persist_state="session", key="lab_cudnn",
                       help="Off is PyTorch's default and how the H100 reference ran; on, cuDNN tries several kernels.")
     sync_url(LAB_FIELDS)
     try:

@@ -61,6 +61,14 @@ class Field:
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(f"'{raw}' is not on/off")
+        if isinstance(self.default, float):
+            try:
+                value = float(raw.strip())
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a number") from None
+            if value != value or not (self.lo is None or value >= self.lo) or not (self.hi is None or value <= self.hi):
+                raise ValueError(f"{raw} is outside {self.lo:g}–{self.hi:g}")
+            return value
         if isinstance(self.default, int):
             try:
                 value = int(raw.strip())

@@ -133,7 +133,7 @@ def device_picker(label: str = "Compute device") -> str:
     show_notices(notices)
     with st.sidebar:
         st.subheader("Device", anchor=False)
-        name = st.selectbox(label, [d.name for d in usable], key="device",
+        name = st.selectbox(label, [d.name for d in usable], persist_state="session", key="device",
                             format_func=lambda n: next(d.label for d in usable if d.name == n))
         for d in options:
             if not d.available:
