@@ -15,12 +15,13 @@ st.markdown("A ResNeXt block is C parallel paths of width d. The paper's questio
 CARDS = (1, 2, 4, 8, 16, 32, 64, 128)
 FIELDS = [
     ui.Field("card_mode", "mode", "preserved", label="view", options=("preserved", "fixed")),
-    ui.Field("card_budget", "budget", card.RESNET50_TEMPLATE_PARAMS, 1_000, 10_000_000, label="budget"),
+    ui.Field("card_budget", "budget", card.RESNET50_TEMPLATE_PARAMS, *card.BOUNDS["budget"], label="budget"),
     ui.Field("card_cs", "cardinalities", [1, 2, 4, 8, 16, 32, 64], label="cardinalities", options=CARDS),
-    ui.Field("card_width", "width", 128, 1, 4096, label="width C·d"),
-    ui.Field("card_io", "channels", 256, 1, 4096, label="block input/output channels"),
-    ui.Field("card_hw", "hw", 56, 1, 512, label="feature-map size"),
+    ui.Field("card_width", "width", 128, *card.BOUNDS["width"], label="width C·d"),
+    ui.Field("card_io", "channels", 256, *card.BOUNDS["channels"], label="block input/output channels"),
+    ui.Field("card_hw", "hw", 56, *card.BOUNDS["hw"], label="feature-map size"),
 ]
+f = {x.key: x for x in FIELDS}
 ui.show_notices(ui.seed(FIELDS))
 
 mode = st.segmented_control(
@@ -29,15 +30,16 @@ mode = st.segmented_control(
 c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
     if mode == "preserved":
-        budget = st.number_input("Budget: weights in the block", 1_000, 10_000_000, step=1_000, persist_state="session", key="card_budget",
+        budget = st.number_input("Budget: weights in the block", f["card_budget"].lo, f["card_budget"].hi, step=1_000,
+                                 persist_state="session", key="card_budget",
                                  help="69,632 = the ResNet-50 bottleneck 256→64→3×3 64→256 (C = 1, d = 64).")
         cs = st.multiselect("Cardinalities C", CARDS, persist_state="session", key="card_cs")
     else:
-        width = st.number_input("Width C·d of the grouped 3×3", 1, 4096, persist_state="session", key="card_width")
+        width = ui.number(f["card_width"], label="Width C·d of the grouped 3×3")
 with c2:
-    io = st.number_input("Block in/out channels", 1, 4096, persist_state="session", key="card_io")
+    io = ui.number(f["card_io"], label="Block in/out channels")
 with c3:
-    hw = st.number_input("Feature map H = W", 1, 512, persist_state="session", key="card_hw")
+    hw = ui.number(f["card_hw"], label="Feature map H = W")
 ui.sync_url(FIELDS)
 
 try:

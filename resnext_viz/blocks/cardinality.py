@@ -60,7 +60,7 @@ TABLE3_TOP1_ERROR: tuple[CitedResult, ...] = (
 
 
 # (lo, hi) of every input: the solver, the page's widgets and its URL fields all read these.
-BOUNDS = {"budget": (1, 10**9), "channels": (1, 4096), "hw": (1, 512), "width": (1, 4096),
+BOUNDS = {"budget": (1_000, 10_000_000), "channels": (1, 4096), "hw": (1, 512), "width": (1, 4096),
           "cardinality": (1, 1024)}
 
 
