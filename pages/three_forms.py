@@ -14,13 +14,13 @@ st.markdown("The ResNeXt paper draws one block three ways (its Fig. 3). Here all
             "weights, copied across, and run on the same random input: their outputs agree to rounding.")
 
 FIELDS = [
-    ui.Field("forms_c_in", "c_in", 256, 1, 4096, label="input channels"),
-    ui.Field("forms_C", "C", 32, 1, 512, label="cardinality C"),
-    ui.Field("forms_d", "d", 4, 1, 4096, label="width per path d"),
-    ui.Field("forms_c_out", "c_out", 256, 1, 4096, label="output channels"),
-    ui.Field("forms_stride", "stride", 1, 1, 2, label="stride"),
-    ui.Field("forms_h", "h", 14, 1, 512, label="input height"),
-    ui.Field("forms_w", "w", 14, 1, 512, label="input width"),
+    ui.Field("forms_c_in", "c_in", 256, *forms.BOUNDS["c_in"], label="input channels"),
+    ui.Field("forms_C", "C", 32, *forms.BOUNDS["C"], label="cardinality C"),
+    ui.Field("forms_d", "d", 4, *forms.BOUNDS["d"], label="width per path d"),
+    ui.Field("forms_c_out", "c_out", 256, *forms.BOUNDS["c_out"], label="output channels"),
+    ui.Field("forms_stride", "stride", 1, *forms.BOUNDS["stride"], label="stride"),
+    ui.Field("forms_h", "h", 14, *forms.BOUNDS["height"], label="input height"),
+    ui.Field("forms_w", "w", 14, *forms.BOUNDS["width"], label="input width"),
     ui.Field("forms_dtype", "dtype", "float64", label="dtype", options=("float64", "float32")),
 ]
 ui.show_notices(ui.seed(FIELDS))
