@@ -63,7 +63,7 @@ def _yours(x: list, y: list, name: str, color: str, symbol: str, hover: list[str
 def _reference(x: list, y: list, name: str, color: str, symbol: str, hover: list[str], dtype: str | None,
                text: list[str] | None = None) -> go.Scatter:
     return go.Scatter(x=x, y=y, name=name, mode="lines+markers" + ("+text" if text else ""), text=text,
-                      textposition="bottom center", textfont=dict(size=11),  # theme text colour, as above
+                      textposition="middle left", textfont=dict(size=11),  # left of a rising line: clear of the loop markers below
                       line=dict(color=color, width=2, dash="dot"),
                       marker=dict(color=color, size=9, symbol=f"{symbol}-open", line=dict(width=2)),
                       hovertext=hover, hoverinfo="text", legendgroup="h100",
