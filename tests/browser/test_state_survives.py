@@ -57,3 +57,21 @@ def test_kernel_width_survives_the_square_toggle_and_a_page_switch(server, brows
     wait_idle(page)
     assert "kw=5" in page.url and "square=0" in page.url
     page.close()
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page, 120_000)
+
+
+def test_gradients_channel_survives_switching_the_target_away_and_back(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    page.goto(f"{server}/gradients?target=channel&group=1&channel=6")
+    wait_idle(page, 120_000)
+    assert "channel=6" in page.url
+    _choose(page, "Backpropagate", "group g's energy")     # the channel selectbox disappears
+    _choose(page, "Backpropagate", "one channel of g")     # and comes back
+    assert "channel=6" in page.url and "target=channel" in page.url
+    assert "outside channel 6's filter" in _main_text(page)  # the page computes for the kept channel
+    page.close()
