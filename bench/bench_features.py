@@ -222,9 +222,6 @@ def _rss_mb(pid: int) -> float:
 
 def server_rows(sessions: int) -> list[Row]:
     """Return the server's RSS with the model loaded and the growth per extra browser session."""
-    import socket
-    import subprocess
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from resnext_viz.serve import CHROMIUM_ARGS, ROOT, chromium_path, free_port  # noqa: F401
+from resnext_viz.serve import CHROMIUM_ARGS, ROOT, chromium_path
 from resnext_viz.serve import Server as _Server
 
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))

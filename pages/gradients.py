@@ -6,7 +6,6 @@ import streamlit as st
 
 from resnext_viz import ui
 from resnext_viz.inside import figures as ff
-from resnext_viz.inside import probes
 from resnext_viz.inside import gradients as gp
 from resnext_viz.inside import summaries as fp
 

@@ -74,7 +74,7 @@ st.caption(r"Left: form (c), with $W_3 = [\,W_3^{(1)}\ \cdots\ W_3^{(C)}\,]$ sid
            r"Form (b) is the middle step: the branches up to the 3×3, concatenated, then the one 1×1 $W_3$.")
 left, right = st.columns(2, gap="large")
 with left:
-    st.markdown(f"**Where each branch lives inside form (c).** Branch i is group i of the grouped 3×3, so it gets "
+    st.markdown("**Where each branch lives inside form (c).** Branch i is group i of the grouped 3×3, so it gets "
                 "group i's colour on every page.")
     st.code("\n".join(s.describe() for s in forms.branch_slices(spec)[:8]) + ("\n…" if spec.C > 8 else ""),
             language="text", wrap_lines=True)

@@ -1,4 +1,4 @@
 """resnext-viz: an interactive explainer for grouped convolutions and ResNeXt's cardinality.
 
-Everything here except `ui.py` is plain Python (no Streamlit) and testable on its own.
+Everything here except `ui/` is plain Python (no Streamlit) and testable on its own.
 """

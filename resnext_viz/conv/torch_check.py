@@ -1,8 +1,8 @@
-"""'PyTorch says': the same numbers as conv_math, read off a real nn.Conv2d.
+"""'PyTorch says': the same numbers as conv.arithmetic, read off a real nn.Conv2d.
 
 The layer is built on the `meta` device: it has shapes but no storage, so even a
 8192 -> 8192 layer with a 15x15 kernel costs no memory. torch is imported here, not in
-conv_math, so the math itself never waits for PyTorch to load.
+conv.arithmetic, so the math itself never waits for PyTorch to load.
 """
 
 from __future__ import annotations

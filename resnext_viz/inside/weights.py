@@ -114,7 +114,7 @@ def imagenet_classes() -> tuple[str, ...]:
 
 
 def random_model(seed: int = RANDOM_SEED, arch: str = "resnext50_32x4d") -> ResNet:
-    """Return a model from blocks.py with seeded random weights, in eval mode, no parameter requiring grad."""
+    """Return a model from blocks.resnet with seeded random weights, in eval mode, no parameter requiring grad."""
     model = _empty_model(arch).to_empty(device="cpu")
     _seeded_init(model, seed)
     return _frozen(model)

@@ -1,14 +1,14 @@
 """Plotly figures of the performance lab: the learner's measurements beside the ideal and the H100's.
 
 Three figures, each built from a `lab.LabResult` (or None before the first run) and the
-shipped H100 `lab_reference.Anchor`:
+shipped H100 `reference.Anchor`:
 - time relative to dense against G, with the FLOPs ratio 1/G as the ideal line;
 - achieved GFLOP/s against arithmetic intensity (FLOPs per byte moved), one point per G;
 - the Table 2 bottleneck's time relative to 1x64d, with its FLOPs ratio as the ideal.
 
 The learner's traces are solid with filled markers, under the legend title "Measured
 here"; the H100's are dotted with open markers, named "H100 …" under a legend title that
-is lab_reference.ANCHOR_LABEL, so the two never blur. Each figure records what it shows in
+is reference.ANCHOR_LABEL, so the two never blur. Each figure records what it shows in
 `layout.meta` for structural tests.
 """
 

@@ -33,7 +33,8 @@ from resnext_viz.lab.cost import (ELEMENT_BYTES, MAX_CALLS_PER_SAMPLE, MAX_REPEA
                                   LabConfig, cases)
 from resnext_viz.lab.result import *  # noqa: F401,F403  (rows, tables and CSV, re-exported)
 from resnext_viz.lab.result import LabResult, LabRow, SweepProgress
-from resnext_viz.timing import (RUN_LOCK, DeviceOutOfMemory, Timing, check_dtype, cpu_threads, exclusive, is_oom,
+from resnext_viz.timing import RUN_LOCK  # noqa: F401  (re-exported: callers hold lab.RUN_LOCK)
+from resnext_viz.timing import (DeviceOutOfMemory, Timing, check_dtype, cpu_threads, exclusive, is_oom,
                                 measure, resolve_device, steady_cpu_allocator, synchronize)
 
 _now: Callable[[], float] = time.perf_counter

@@ -136,7 +136,7 @@ def depth2_check() -> float:
 
 @st.cache_resource(show_spinner="Counting the network on the meta device…")
 def stage_table(model_name: str, image_size: int = 224):
-    """Return model_stats.stage_table, built once per process and shared (read-only)."""
+    """Return stages.stage_table, built once per process and shared (read-only)."""
     from resnext_viz.blocks.stages import stage_table as table
 
     return table(model_name, image_size)

@@ -304,7 +304,7 @@ def _features_cached(image_key: str, source: str, layer: str, _loaded, _chosen):
 
 
 def features(loaded, chosen: ChosenImage, layer: str):
-    """Return feature_probe.layer_features for this picture and layer (cached per image and layer)."""
+    """Return summaries.layer_features for this picture and layer (cached per image and layer)."""
     return _features_cached(chosen.key, loaded.source, layer, loaded, chosen)
 
 
@@ -376,7 +376,7 @@ def _gradients_cached(image_key: str, source: str, layer: str, kind: str, index:
 
 
 def gradients(loaded, chosen: ChosenImage, layer: str, kind: str, index: int):
-    """Return feature_probe.gradient_summary for this picture, layer and target (cached)."""
+    """Return summaries.gradient_summary for this picture, layer and target (cached)."""
     return _gradients_cached(chosen.key, loaded.source, layer, kind, index, loaded, chosen)
 
 

@@ -10,7 +10,6 @@ import pytest
 from resnext_viz.inside import summaries as fp
 from resnext_viz import ui
 from resnext_viz.inside import images
-from resnext_viz.inside import probes
 from resnext_viz.inside import gradients as gp
 from resnext_viz.inside import weights
 from tests.conftest import run_page
