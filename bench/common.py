@@ -6,12 +6,18 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from resnext_viz.serve import CHROMIUM_ARGS, ROOT, chromium_path
+
+# The benchmarks reuse the test suite's helpers (tests.conftest, tests.imagecases), which are not part of
+# the installed package: put the checkout on the path for every script that imports this module.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 from resnext_viz.serve import Server as _Server
 
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
