@@ -78,7 +78,7 @@ def zero_gradients(c: int, layers: Sequence[str], target: Sequence[int], seed: i
                          tuple(m.weight.numel() for m in convs))
 
 
-def meta_params(c_in: int, c_out: int, k: int, groups: int, h: int = 56, w: int = 56,
+def meta_params(c_in: int, c_out: int, k: int | tuple[int, int], groups: int, h: int = 56, w: int = 56,
                 stride: int = 1, padding: int = 0) -> tuple[int, int]:
     """Return (sum(p.numel()), FlopCounterMode FLOPs / 2) of nn.Conv2d(..., bias=False) on the meta device."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -89,7 +89,7 @@ def meta_params(c_in: int, c_out: int, k: int, groups: int, h: int = 56, w: int 
     return sum(p.numel() for p in conv.parameters()), counter.get_total_flops() // 2
 
 
-def time_conv(c_in: int, c_out: int, k: int, groups: int, h: int, w: int, stride: int, padding: int,
+def time_conv(c_in: int, c_out: int, k: int | tuple[int, int], groups: int, h: int, w: int, stride: int, padding: int,
               budget_s: float = 0.25):
     """Return timing.measure of one nn.Conv2d forward on the CPU (float32, batch 1, one thread), short budget."""
     from resnext_viz import timing

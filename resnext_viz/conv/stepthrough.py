@@ -171,7 +171,7 @@ def output(s: StepSpec, t: Tensors) -> np.ndarray:
 
 def _n(v: float) -> str:
     """Return an integer-valued float as text, negatives in parentheses: 2.0 -> '2', -1.0 -> '(−1)'."""
-    text = f"{v:g}".replace("-", "−")
+    text = f"{v + 0.0:g}".replace("-", "−")   # + 0.0: no "−0"
     return f"({text})" if v < 0 else text
 
 
@@ -186,11 +186,25 @@ def written_out(st: Step) -> list[str]:
     return lines
 
 
-PRESETS: dict[str, tuple[str, dict]] = {
-    "default": ("Teaching default: 8 → 8, G = 4, 6×6, 3×3", {}),
-    "seed_groups": ("The seed example's groups: 2 inputs → 4 outputs each",
-                    dict(c_in=4, c_out=8, groups=2)),
-    "dense": ("Dense: G = 1", dict(groups=1)),
-    "depthwise": ("Depthwise: G = C_in = C_out = 8", dict(groups=8)),
-    "strided": ("Stride 2, padding 1", dict(h=7, w=7, stride=2, padding=1)),
+def matrices_text(st: Step) -> str:
+    """Return, per input channel read, its window, the kernel and their products side by side as text."""
+    cell = lambda v: f"{v + 0.0:g}".replace("-", "−").rjust(3)          # noqa: E731
+    width = 3 * st.windows.shape[2]
+    blocks = []
+    for c, win, ker, prod in zip(st.channels, st.windows, st.kernel, st.products):
+        head = f"channel {c}:".ljust(13) + "  ".join(t.ljust(width) for t in ("window", "kernel", "products"))
+        rows = ["".ljust(12) + "  ".join("".join(cell(v) for v in m[r]).ljust(width) for m in (win, ker, prod))
+                for r in range(win.shape[0])]
+        blocks.append("\n".join([head.rstrip(), *rows]))
+    return "\n\n".join(blocks)
+
+
+PRESETS: dict[str, tuple[str, str, dict]] = {   # name: (button label, help, fields changed)
+    "default": ("Default: 8 → 8, G = 4", "The teaching default: 8 → 8 channels, G = 4, 6×6 input, 3×3 kernel.", {}),
+    "seed_groups": ("Seed example's groups", "Conv2d(64, 128, 3, groups=32) has groups of 2 inputs → 4 outputs; "
+                    "this is two such groups: 4 → 8, G = 2.", dict(c_in=4, c_out=8, groups=2)),
+    "dense": ("Dense: G = 1", "The same layer with one group: every filter reads every input.", dict(groups=1)),
+    "depthwise": ("Depthwise: G = 8", "G = C_in = C_out = 8: each filter reads one input channel.", dict(groups=8)),
+    "strided": ("Stride 2, padding 1", "A 7×7 input, padding 1, stride 2: a 4×4 output.",
+                dict(h=7, w=7, stride=2, padding=1)),
 }
