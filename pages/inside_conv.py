@@ -1,5 +1,7 @@
 """Inside one grouped convolution: the whole layer, one output channel position by position, one value by hand."""
 
+import inspect
+
 import streamlit as st
 
 from resnext_viz import ui
@@ -77,6 +79,4 @@ with right:
     st.caption("Same float64 tensors of small integers, so the sums are exact and compared with ==.")
 
 with st.expander("Show the code"):
-    import inspect
-
     st.code(inspect.getsource(sv.step), language="python")

@@ -62,7 +62,7 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
 )
-CONV_LESSONS = ("parameters", "connectivity")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
+CONV_LESSONS = ("parameters", "connectivity", "separable")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
 
 
 def sections() -> dict[str, list[Lesson]]:

@@ -143,3 +143,10 @@ def test_slider_refuses_to_time_a_huge_layer():
     at = run_page(PARAMS, {"c_in": "8192", "c_out": "8192", "groups": "1", "h": "2048", "w": "2048"})
     assert not at.exception
     assert any("was not run" in c.value for c in at.caption)
+
+
+def test_a_sidebar_preset_sets_the_separable_page_in_place():
+    at = run_page(SEP)
+    at.button(key="preset_depthwise").click().run()
+    assert not at.exception
+    assert "1/64 + 1/9" in text(at) and "Depthwise-separable convolution" in at.title[0].value
