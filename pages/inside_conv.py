@@ -47,7 +47,8 @@ st.markdown(
     f"({', '.join(map(str, chans))}), drawn under that channel. "
     + ("The other input channels are greyed out: this filter has no weight for them. " if G > 1 else "")
     + f"Press **▶ Play** or drag the slider: the window moves by the stride ({spec.stride}) over the "
-    + (f"input padded with {spec.padding} zero{'s' if spec.padding > 1 else ''} on every side " if spec.padding else
+    + (f"input padded with {spec.padding} zero{'s' if spec.padding > 1 else ''} on every side (the dotted line "
+       "marks the real input) " if spec.padding else
        "input ")
     + f"and each position fills in one of the {ho * wo} output values.")
 ui.figure_alt(mf.one_channel(spec, t, o, (i, j)), f"output_channel_{o}", "sc_channel",

@@ -78,6 +78,10 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
         mine = c in chans
         traces.append(_grid(xp[c], x0, y0, _group_scale(g if mine else None), 0, 4, "#000000" if mine else GREY_TEXT,
                             f"input {c}", f"x[{c}, row %{{y:.0f}}, col %{{x:.0f}}] (padded) = %{{z}}"))
+        if s.padding:                                     # the real input inside its padding zeros
+            px_, py_ = _rect(x0 + s.padding, y0 + s.padding, s.w, s.h)
+            traces.append(go.Scatter(x=px_, y=py_, mode="lines", line=dict(color="#595959", width=1, dash="dot"),
+                                     hoverinfo="skip", name=f"unpadded {c}"))
         traces.append(go.Scatter(x=[x0 + Q / 2], y=[y0 - 0.4], mode="text", text=[f"in {c}"],
                                  textfont=dict(color=group_text_color(g) if mine else GREY_TEXT, size=12),
                                  hoverinfo="skip", name=f"label {c}"))
