@@ -38,7 +38,8 @@ def _grid(z: np.ndarray, x0: float, y0: float, scale: list, zmin: float, zmax: f
     text = [["" if v != v else f"{v + 0.0:g}".replace("-", "−") for v in row] for row in z] if show_text else None
     return go.Heatmap(z=z, x=x0 + 0.5 + np.arange(cols), y=y0 + 0.5 + np.arange(rows), colorscale=scale, zmin=zmin,
                       zmax=zmax, showscale=False, xgap=1, ygap=1, text=text, texttemplate="%{text}" if show_text
-                      else None, textfont=dict(color=text_color, size=10 if wide else 12), hovertemplate=hover + "<extra></extra>",
+                      else None, textfont=dict(color=text_color, size=10 if wide else 12),
+                      hovertemplate=hover + "<extra></extra>",
                       name=name)
 
 
@@ -273,7 +274,8 @@ def shuffle_diagram(c: int, groups: int) -> go.Figure:
         for k in np.nonzero(perm // per == g)[0]:
             xs += [0, 1, None]
             ys += [y(perm[k]), y(k), None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=group_color(g), width=1.5),
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines",
+                                 line=dict(color=group_color(g), width=1.5 if c <= 64 else 0.6),
                                  hoverinfo="skip", name=f"group {g}"))
     for side, x in (("input", 0), ("output", 1)):
         chans = np.arange(c)

@@ -95,8 +95,9 @@ def step_pick(s: sv.StepSpec, which: str) -> int | tuple[int, int]:
     fields = PICK_FIELDS[:1] if which == "o" else PICK_FIELDS[1:]
     _seed_pick(s, fields, (s.c_out,) if which == "o" else (ho, wo), True)
     if which == "o":
-        o = st.columns([2, 3])[0].selectbox("Output channel o", list(range(s.c_out)), key="sc_o", persist_state="session",
-                         format_func=lambda v: f"{v} (group {sv.group_of(s, v)})")
+        o = st.columns([2, 3])[0].selectbox("Output channel o", list(range(s.c_out)), key="sc_o",
+                                            persist_state="session",
+                                            format_func=lambda v: f"{v} (group {sv.group_of(s, v)})")
         sync_url(fields)
         return o
     c1, c2, _ = st.columns([1, 1, 3])

@@ -67,7 +67,9 @@ def test_inside_conv_presets_and_a_remembered_position_that_no_longer_fits():
     at.button(key="sc_preset_seed_groups").click().run()  # 4 -> 8, G = 2
     assert not at.exception
     assert at.number_input(key="sc_c_in").value == 4 and at.number_input(key="sc_groups").value == 2
-    assert "64 of 64 output values equal" in text(at) or "128 of 128" in text(at)
+    assert "128 of 128 output values equal, the whole (8, 4, 4)" in text(at)
+    at.number_input(key="sc_h").set_value(4).run()        # a 2x4 output: row 3 no longer exists
+    assert not at.exception and "y[7, 1, 3]" in text(at)
 
 
 def test_stacked_defaults_mix_everything_and_autograd_agrees():
