@@ -139,8 +139,26 @@ def stack_controls() -> tuple[int, str]:
     codes = c2.text_input("Layers, first to last", key="stk_layers", persist_state="session",
                           help=f"Comma-separated, up to {stacks.MAX_LAYERS}: g{{G}} is a grouped convolution "
                                "(g1 dense), shuffle{G} a channel shuffle.")
+    divs = cm.divisors(int(c))
+    a1, a2, a3, a4 = st.columns([2, 2, 1.4, 1.4], vertical_alignment="bottom")
+    kind = a1.selectbox("Next layer", ["grouped conv", "dense conv", "channel shuffle"], key="stk_kind",
+                        persist_state="session")
+    if st.session_state.get("stk_next_g") not in divs:   # first visit, or a width the old G does not divide
+        st.session_state["stk_next_g"] = divs[min(2, len(divs) - 1)]
+    g = a2.selectbox("its G", divs, key="stk_next_g", persist_state="session",
+                     disabled=kind == "dense conv")
+    code = "g1" if kind == "dense conv" else f"{'shuffle' if kind == 'channel shuffle' else 'g'}{g}"
+    a3.button(f"Add {code}", key="stk_add", on_click=_edit_stack, args=(code,), width="stretch")
+    a4.button("Remove last", key="stk_pop", on_click=_edit_stack, args=(None,), width="stretch")
     sync_url(STACK_FIELDS[:2])
     return c, codes
+
+
+def _edit_stack(code: str | None) -> None:
+    """Button callback: append a layer code to the stack, or drop the last one (code None)."""
+    items = [x.strip() for x in str(st.session_state.get("stk_layers", "")).split(",") if x.strip()]
+    items = items + [code] if code else items[:-1]
+    url_state().remember("stk_layers", ", ".join(items))
 
 
 def stack_target(groups: int) -> int:

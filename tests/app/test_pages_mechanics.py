@@ -152,3 +152,22 @@ def test_a_sidebar_preset_sets_the_separable_page_in_place():
     at.button(key="preset_depthwise").click().run()
     assert not at.exception
     assert "1/64 + 1/9" in text(at) and "Depthwise-separable convolution" in at.title[0].value
+
+
+def test_stacked_add_and_remove_layers_with_buttons():
+    at = run_page(STACK)
+    at.button(key="stk_pop").click().run()                 # g4, shuffle4
+    assert at.text_input(key="stk_layers").value == "g4, shuffle4"
+    at.selectbox(key="stk_kind").set_value("dense conv").run()
+    at.button(key="stk_add").click().run()
+    assert at.text_input(key="stk_layers").value == "g4, shuffle4, g1"
+    assert not at.exception and "every output channel can be influenced" in text(at)
+
+
+def test_stacked_next_layer_groups_follow_the_width():
+    at = run_page(STACK)
+    at.selectbox(key="stk_next_g").set_value(16).run()
+    at.number_input(key="stk_c").set_value(12)
+    at.text_input(key="stk_layers").set_value("g3").run()
+    assert not at.exception
+    assert [int(x) for x in at.selectbox(key="stk_next_g").options] == [1, 2, 3, 4, 6, 12]
