@@ -54,8 +54,9 @@ st.markdown(
     f"MACs {n(d.separable_macs)} / {n(std.macs)} = {d.separable_macs / std.macs:.4f}"
     + (" — the same fraction, exactly." if Fraction(d.separable_params, std.params) == r ==
        Fraction(d.separable_macs, std.macs) else ".")
-    + f" Here that is {1 / float(r):.2f}× fewer parameters and MACs than the standard layer; MobileNet writes the "
-      "ratio 1/N + 1/D_K² (sec. 3.1). With many output channels the 1/k² term dominates.")
+    + (f" Here that is {1 / float(r):.2f}× fewer" if r < 1 else f" Here that is {float(r):.2f}× more" if r > 1
+       else " Here that is as many") + " parameters and MACs than the standard layer; MobileNet writes the ratio "
+      "1/N + 1/D_K² (sec. 3.1). With many output channels the 1/k² term dominates.")
 st.markdown(f"**Grouped with G = {spec.groups}** (ResNeXt-style, one layer): {n(d.grouped.params)} / {n(std.params)} "
             f"= 1/G = {1 / spec.groups:.4f} of the standard layer's parameters and MACs. It keeps k×k filters that "
             f"read {spec.c_in // spec.groups} channels each; the depthwise-separable pair reads one channel "

@@ -249,7 +249,7 @@ def group_slider(spec: cm.ConvSpec) -> None:
         m3.metric("Measured here (median)", t.summary().split(" (")[0],
                   help="On this server's CPU: one thread, float32, batch 1, forward only.")
         st.caption(f"Measured here, on this server's CPU (one thread, float32, batch 1, forward): {t.summary()}. "
-                   f"{t.note} Timed once per configuration and kept; the Performance lab times properly.")
+                   f"{t.note} Timed once per configuration and kept; the Performance lab times every G with a longer budget.")
     left, right = st.columns(2, gap="large")
     with left:
         fig = (figures.bipartite_fan_in if figures.uses_fan_in(s.c_in, s.c_out, g) else figures.bipartite)(

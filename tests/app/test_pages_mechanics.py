@@ -113,6 +113,7 @@ def test_separable_defaults_ratio_and_pytorch():
     assert not at.exception
     t = text(at)
     assert "1/128 + 1/9" in t and "exactly 137/1152" in t and "the same fraction, exactly" in t
+    assert "8.41× fewer parameters" in t
     df = at.dataframe[0].value
     assert list(df["parameters"]) == [73_728, 2_304, 576, 8_192, 8_768]
     assert list(df["PyTorch (meta device)"])[:4] == ["✓ equal"] * 4
@@ -171,3 +172,13 @@ def test_stacked_next_layer_groups_follow_the_width():
     at.text_input(key="stk_layers").set_value("g3").run()
     assert not at.exception
     assert [int(x) for x in at.selectbox(key="stk_next_g").options] == [1, 2, 3, 4, 6, 12]
+
+
+def test_separable_and_slider_at_the_smallest_layer():
+    query = {"c_in": "1", "c_out": "1", "groups": "1", "kh": "1", "h": "1", "w": "1"}
+    at = run_page(SEP, query)
+    assert not at.exception and "1/1 + 1/1" in text(at) and "2.00× more parameters" in text(at)
+    at = run_page(PARAMS, query)
+    assert not at.exception
+    assert any("only G = 1 is valid" in x.value for x in at.info)
+    assert {m.label: m.value for m in at.metric}["Parameters"] == "1"
