@@ -252,11 +252,9 @@ def group_slider(spec: cm.ConvSpec) -> None:
                    f"{t.note} Timed once per configuration and kept; the Performance lab times every G with a longer budget.")
     left, right = st.columns(2, gap="large")
     with left:
-        fig = (figures.bipartite_fan_in if figures.uses_fan_in(s.c_in, s.c_out, g) else figures.bipartite)(
-            s.c_in, s.c_out, g)
-        figure_alt(fig, "slider_connectivity", "slider_bip",
-                   f"Connections from {s.c_in} inputs to {s.c_out} outputs at G = {g}: "
-                   f"{cm.fmt_int(cx.edge_count(s.c_in, s.c_out, g))} connections.")
+        figure_alt(figures.connection_mask(s.c_in, s.c_out, g), "slider_connectivity", "slider_mask",
+                   f"The {s.c_out} by {s.c_in} connection mask at G = {g}: "
+                   f"{cm.fmt_int(cx.edge_count(s.c_in, s.c_out, g))} connections, block-diagonal for G above 1.")
     with right:
         figure_alt(figures.weight_slices(s), "slider_weights", "slider_w",
                    f"The weight tensor {cm.weight_shape(s)} drawn as {g} per-group slices.")
