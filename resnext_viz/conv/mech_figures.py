@@ -36,7 +36,9 @@ def _grid(z: np.ndarray, x0: float, y0: float, scale: list, zmin: float, zmax: f
     rows, cols = z.shape
     wide = np.nanmax(np.abs(z), initial=0) >= 10 and np.nanmin(z, initial=0) < 0   # e.g. "−29": a smaller font
     text = [["" if v != v else f"{v + 0.0:g}".replace("-", "−") for v in row] for row in z] if show_text else None
+    index = np.stack(np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij"), axis=-1)   # (rows, cols, 2)
     return go.Heatmap(z=z, x=x0 + 0.5 + np.arange(cols), y=y0 + 0.5 + np.arange(rows), colorscale=scale, zmin=zmin,
+                      customdata=index,
                       zmax=zmax, showscale=False, xgap=1, ygap=1, text=text, texttemplate="%{text}" if show_text
                       else None, textfont=dict(color=text_color, size=10 if wide else 12),
                       hovertemplate=hover + "<extra></extra>",
@@ -78,7 +80,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
     for c, (x0, y0) in enumerate(tops):
         mine = c in chans
         traces.append(_grid(xp[c], x0, y0, _group_scale(g if mine else None), 0, 4, "#000000" if mine else GREY_TEXT,
-                            f"input {c}", f"x[{c}, row %{{y:.0f}}, col %{{x:.0f}}] (padded) = %{{z}}"))
+                            f"input {c}", f"padded x[{c}, %{{customdata[0]}}, %{{customdata[1]}}] = %{{z}}"))
         if s.padding:                                     # the real input inside its padding zeros
             px_, py_ = _rect(x0 + s.padding, y0 + s.padding, s.w, s.h)
             traces.append(go.Scatter(x=px_, y=py_, mode="lines", line=dict(color="#595959", width=1, dash="dot"),
@@ -89,7 +91,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
         if mine:
             kx, ky = x0 + (Q - s.k) / 2, y0 + P + 1.5
             traces.append(_grid(t.w[o, c - chans.start], kx, ky, _kernel_scale(g), -1, 1, "#000000", f"kernel {c}",
-                                f"w[{o}, {c - chans.start}] = %{{z}}"))
+                                f"w[{o}, {c - chans.start}, %{{customdata[0]}}, %{{customdata[1]}}] = %{{z}}"))
             traces.append(go.Scatter(x=[x0 + Q / 2], y=[ky + s.k + 0.6], mode="text", hoverinfo="skip",
                                      text=[f"w[{o}, {c - chans.start}]"], textfont=dict(size=11), name=f"wlabel {c}"))
     out_x = min(s.c_in, PER_ROW) * (Q + 1) + 2
@@ -115,7 +117,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
         return [go.Scatter(x=wx, y=wy, mode="lines", line=dict(color="#000000", width=3), hoverinfo="skip",
                            name="window"),
                 _grid(shown, out_x, 0, [[0, "#FFFFFF"], [1, group_rgba(g, 0.6)]], -lim, lim, "#000000",
-                      "output", f"y[{o}, row %{{y:.0f}}, col %{{x:.0f}}] = %{{z}}"),
+                      "output", f"y[{o}, %{{customdata[0]}}, %{{customdata[1]}}] = %{{z}}"),
                 go.Scatter(x=ox, y=oy, mode="lines", line=dict(color="#000000", width=3), hoverinfo="skip",
                            name="output cell"),
                 go.Scatter(x=[out_x], y=[ho + 1.2], mode="text", textposition="middle right",
