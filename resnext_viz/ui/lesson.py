@@ -230,12 +230,14 @@ def lesson_downloads(seed: int) -> None:
     c[1].markdown(f"Seed **{seed}**: the same seed gives everyone the same questions, here and on the worksheet.")
     c[2].button("New questions", key="lesson_new_seed", icon=":material/casino:", on_click=_new_questions,
                 help="Draw a new seed; your answers to this seed stay in its CSV.", width="stretch")
-    sheet, key = _pdfs(seed)
+    sheet, answer_key = _pdfs(seed)
     c = st.columns(3)
-    c[2].download_button("Worksheet (PDF)", sheet, file_name=f"resnext-viz-worksheet-{seed}.pdf", mime="application/pdf",
-                       key="lesson_sheet", on_click="ignore", icon=":material/description:", width="stretch")
-    c[3].download_button("Answer key (PDF)", key, file_name=f"resnext-viz-answer-key-{seed}.pdf", mime="application/pdf",
-                       key="lesson_key", on_click="ignore", icon=":material/key:", width="stretch")
-    c[4].download_button("My answers (CSV)", ws.answers_csv(seed, _records(seed)), file_name=f"lesson-answers-{seed}.csv",
-                       mime="text/csv", key="lesson_csv", on_click="ignore", icon=":material/download:",
-                       width="stretch")
+    c[0].download_button("Worksheet (PDF)", sheet, file_name=f"resnext-viz-worksheet-{seed}.pdf",
+                         mime="application/pdf", key="lesson_sheet", on_click="ignore",
+                         icon=":material/description:", width="stretch")
+    c[1].download_button("Answer key (PDF)", answer_key, file_name=f"resnext-viz-answer-key-{seed}.pdf",
+                         mime="application/pdf", key="lesson_key", on_click="ignore", icon=":material/key:",
+                         width="stretch")
+    c[2].download_button("My answers (CSV)", ws.answers_csv(seed, _records(seed)),
+                         file_name=f"lesson-answers-{seed}.csv", mime="text/csv", key="lesson_csv",
+                         on_click="ignore", icon=":material/download:", width="stretch")
