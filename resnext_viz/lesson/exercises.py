@@ -311,7 +311,7 @@ KINDS: dict[str, Kind] = {
         "(C_in/G, kH, kW). The Gradients page counts them for one channel.", "a whole number", read_int),
     "speed": Kind(
         _gen_speed, None,
-        lambda p: (f"On the machine running this app (one CPU thread, float32), will a 3×3 convolution "
+        lambda p: (f"On the machine running this app (one CPU thread, float32, NCHW), will a 3×3 convolution "
                    f"{p['channels']} → {p['channels']} on a {p['size']} × {p['size']} image with G = 32 run faster "
                    "than the same convolution with G = 1? It does 1/32 of the FLOPs. Answer yes or no; it is "
                    "measured when you answer."),

@@ -104,8 +104,8 @@ def lesson_timeline(step: int, seed: int) -> None:
     st.caption("Steps")
     for i, s in enumerate(ls.STEPS, 1):
         a = _progress().get((seed, s.id))
-        mark = {"right": ":material/check_circle:", "wrong": ":material/cancel:"}.get(a.result if a else None,
-                                                                                       ":material/radio_button_unchecked:")
+        marks = {"right": ":material/check_circle:", "wrong": ":material/cancel:"}
+        mark = marks.get(a.result if a else None, ":material/radio_button_unchecked:")
         st.button(f"{i}. {s.title}", key=f"lesson_goto_{i}", on_click=_go, args=(i,),
                   type="primary" if i == step else "tertiary", icon=mark if s.exercise else ":material/visibility:",
                   width="stretch", wrap=True, help="You are here" if i == step else None)

@@ -29,7 +29,7 @@ STATE_KEYS = {
     "gradients": {"layer": "img_layer", "target": "grad_target", "group": "grad_group", "channel": "grad_channel"},
     "performance_lab": {"lab_channels": "lab_channels", "lab_size": "lab_size", "lab_batch": "lab_batch",
                         "lab_dtype": "lab_dtype", "lab_channels_last": "lab_cl", "lab_loop": "lab_loop",
-                        "lab_bottleneck": "lab_block", "lab_budget": "lab_budget"},
+                        "lab_bottleneck": "lab_block", "lab_budget": "lab_budget", "lab_threads": "lab_threads"},
 }
 WIDGETS = ("number_input", "selectbox", "toggle", "multiselect", "radio", "slider", "button_group", "text_input")
 
@@ -178,3 +178,16 @@ def test_the_speed_question_is_measured_when_answered():
     replies = [x.value for x in (*at.success, *at.error)]
     assert len(replies) == 1 and "measured just now on this server's CPU" in replies[0]
     assert re.search(r"G = 1 [\d.]+ ms, G = 32 [\d.]+ ms", replies[0])
+
+
+def test_home_links_the_lesson_first(app):
+    app.run()
+    links = app.get("page_link")
+    assert links[0].proto.page == "lesson" and links[0].proto.label == "**Lesson**"
+
+
+def test_the_step_link_opens_its_page_with_the_steps_state():
+    at = _lesson({"step": "3", "seed": "1"})
+    link = next(x for x in at.get("page_link") if "this step's state" in x.proto.label)
+    assert link.proto.page == "parameters"
+    assert "c_in=96" in link.proto.query_string and "c_out=144" in link.proto.query_string
