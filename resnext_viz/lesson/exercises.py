@@ -136,11 +136,12 @@ def _worked_feeds(p: dict, ans: set[int]) -> str:
             f"[g·C_in/G, (g+1)·C_in/G) = [{g * per_in}, {(g + 1) * per_in}): channels {span(sorted(ans))}")
 
 
-def _gen_shape(rng: random.Random) -> dict:
-    c_in, c_out = rng.choice(CHANNELS), rng.choice(CHANNELS)
-    k = rng.choice(KERNELS)
-    return dict(c_in=c_in, c_out=c_out, k=k, groups=_grouped(rng, c_in, c_out), h=rng.choice(SIZES),
-                w=rng.choice(SIZES), stride=rng.choice((1, 2)), padding=rng.randint(0, k // 2))
+def _gen_shape(rng: random.Random, depthwise: bool = False) -> dict:
+    c_in = rng.choice(CHANNELS)
+    c_out = c_in if depthwise else rng.choice(CHANNELS)
+    k = rng.choice(KERNELS[1:] if depthwise else KERNELS)
+    return dict(c_in=c_in, c_out=c_out, k=k, groups=c_in if depthwise else _grouped(rng, c_in, c_out),
+                h=rng.choice(SIZES), w=rng.choice(SIZES), stride=rng.choice((1, 2)), padding=rng.randint(0, k // 2))
 
 
 def _conv_call(p: dict) -> str:
@@ -264,12 +265,12 @@ KINDS: dict[str, Kind] = {
         "H_out = ⌊(H + 2·padding − kH) / stride⌋ + 1, and W_out likewise; G does not change the shape. See "
         "**Shapes and cost for one image** on Parameter math.",
         "four whole numbers, e.g. 1, 128, 28, 28", lambda t: tuple(read_ints(t))),
-    "macs": Kind(
-        _gen_shape, lambda p: cm.macs(_spec(p)),
-        lambda p: f"How many multiply-accumulates (MACs) does {_conv_call(p)} take?",
+    "depthwise_macs": Kind(
+        lambda r: _gen_shape(r, depthwise=True), lambda p: cm.macs(_spec(p)),
+        lambda p: f"How many multiply-accumulates (MACs) does the depthwise {_conv_call(p)} take?",
         _worked_macs,
-        "MACs = C_out × H_out × W_out × (C_in/G) × kH × kW: find H_out and W_out first "
-        "(**Shapes and cost for one image** on Parameter math).", "a whole number", read_int),
+        "MACs = C_out × H_out × W_out × (C_in/G) × kH × kW, and depthwise means C_in/G = 1: find H_out and W_out "
+        "first (**Shapes and cost for one image** on Parameter math).", "a whole number", read_int),
     "template_weights": Kind(
         _gen_template, lambda p: card.template_params(p["C"], p["d"]),
         lambda p: (f"How many weights does the ResNeXt block template 256 → 1×1 → C·d → grouped 3×3 (C groups) → "

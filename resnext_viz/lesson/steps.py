@@ -96,7 +96,7 @@ STEPS: tuple[Step, ...] = (
          "weights, and each output value costs 9 multiply-adds, 1/64 of the dense layer's. MobileNet follows it with a"
          " dense 1×1; that pair costs 1/N + 1/k² of a standard k×k convolution with N outputs (MobileNet v1, sec. "
          "3.1).",
-         _conv(c_in=64, c_out=64, kh=3, groups=64, padding=1), "macs"),
+         _conv(c_in=64, c_out=64, kh=3, groups=64, padding=1), "depthwise_macs"),
     # later: the depthwise-separable view; then stacked_layers (stacks + channel shuffle, "reachability")
     Step("three_forms", "ResNeXt's block, three ways", "three_forms",
          "The paper's Fig. 3 draws one block three ways: (a) 32 branches of 1×1 → 3×3 → 1×1 summed, (b) early "

@@ -42,6 +42,8 @@ def _pdf(title: str, intro: str, blocks: list[tuple[str, list[str]]]) -> bytes:
     pdf.multi_cell(0, 5, pdf_text(intro), new_x="LMARGIN", new_y="NEXT")
     for heading, lines in blocks:
         pdf.ln(4)
+        if pdf.will_page_break(40):  # never a question's heading alone at the foot of a page
+            pdf.add_page()
         pdf.set_font("Helvetica", "B", 11)
         pdf.multi_cell(0, 6, pdf_text(heading), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 10.5)
