@@ -62,6 +62,11 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
 )
+# The guided lesson: first on Home, alone in its navigation section.
+LESSONS = (_lesson("lesson", "Lesson", "school", "Guided lesson",
+                   "A 60–90 minute path through the app, step by step: each opens a page in the right state, asks you "
+                   "to predict a number, then checks it; with a printable worksheet and its answer key."),
+           *LESSONS)
 CONV_LESSONS = ("parameters", "connectivity", "separable")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
 
 
