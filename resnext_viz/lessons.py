@@ -33,6 +33,15 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("connectivity", "Connectivity", "hub", "Grouped convolution",
             "See which input channels feed which outputs, group by group, and why a group shares nothing with the "
             "others."),
+    _lesson("inside_conv", "Inside one grouped convolution", "play_circle", "Grouped convolution",
+            "Step through a small grouped convolution: the whole layer, one output channel filling in, one value "
+            "written out with its numbers and checked against PyTorch."),
+    _lesson("stacked_layers", "Stacked layers and channel shuffle", "stacks", "Grouped convolution",
+            "Stack grouped convolutions and ShuffleNet's channel shuffle: which inputs can reach which outputs, "
+            "checked against autograd."),
+    _lesson("separable", "Depthwise-separable", "layers", "Grouped convolution",
+            "MobileNet's depthwise + 1×1 against a standard and a grouped convolution: parameters, MACs and the "
+            "1/C_out + 1/k² ratio, checked against PyTorch."),
     _lesson("cardinality", "Cardinality", "call_split", "ResNeXt",
             "At the same number of weights, trade width per path for more paths: the ResNeXt paper's Table 2, "
             "solved live."),
@@ -58,7 +67,7 @@ LESSONS = (_lesson("lesson", "Lesson", "school", "Guided lesson",
                    "A 60–90 minute path through the app, step by step: each opens a page in the right state, asks you "
                    "to predict a number, then checks it; with a printable worksheet and its answer key."),
            *LESSONS)
-CONV_LESSONS = ("parameters", "connectivity")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
+CONV_LESSONS = ("parameters", "connectivity", "separable")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
 
 
 def sections() -> dict[str, list[Lesson]]:
