@@ -27,6 +27,10 @@ STATE_KEYS = {
     "resnet_vs_resnext": {"pair": "rvr_pair", "size": "rvr_size"},
     "group_features": {"source": "feat_source", "layer": "img_layer", "image": "img_pick", "page": "feat_page"},
     "gradients": {"layer": "img_layer", "target": "grad_target", "group": "grad_group", "channel": "grad_channel"},
+    "inside_conv": {k: k for k in ("sc_c_in", "sc_c_out", "sc_groups", "sc_h", "sc_w", "sc_k", "sc_stride",
+                                   "sc_padding", "sc_seed", "sc_dense", "sc_o", "sc_i", "sc_j")},
+    "separable": CONV,
+    "stacked_layers": {"stk_c": "stk_c", "stk_layers": "stk_layers", "stk_target": "stk_target"},
     "performance_lab": {"lab_channels": "lab_channels", "lab_size": "lab_size", "lab_batch": "lab_batch",
                         "lab_dtype": "lab_dtype", "lab_channels_last": "lab_cl", "lab_loop": "lab_loop",
                         "lab_bottleneck": "lab_block", "lab_budget": "lab_budget", "lab_threads": "lab_threads"},
@@ -85,13 +89,13 @@ def _text(at) -> str:
 
 
 def test_lesson_opens_at_the_linked_step_and_seed():
-    at = _lesson({"step": "6", "seed": "123"})
+    at = _lesson({"step": "5", "seed": "123"})
     assert not at.exception
-    assert at.subheader[0].value == f"6. {ls.STEPS[5].title}"
-    q = ex.question(123, ls.STEPS[5].id, ls.STEPS[5].exercise)
+    assert at.subheader[0].value == f"5. {ls.STEPS[4].title}"
+    q = ex.question(123, ls.STEPS[4].id, ls.STEPS[4].exercise)
     assert q.prompt in _text(at)
-    assert at.query_params["step"] in ("6", ["6"]) and at.query_params["seed"] in ("123", ["123"])
-    assert at.button(key="lesson_goto_6").proto.type == "primary"
+    assert at.query_params["step"] in ("5", ["5"]) and at.query_params["seed"] in ("123", ["123"])
+    assert at.button(key="lesson_goto_5").proto.type == "primary"
 
 
 @pytest.mark.parametrize("raw", ["99", "0", "six"])
