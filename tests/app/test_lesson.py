@@ -195,3 +195,28 @@ def test_the_step_link_opens_its_page_with_the_steps_state():
     link = next(x for x in at.get("page_link") if "this step's state" in x.proto.label)
     assert link.proto.page == "parameters"
     assert "c_in=96" in link.proto.query_string and "c_out=144" in link.proto.query_string
+
+
+def test_the_inside_conv_step_shows_the_value_its_text_names():
+    step = next(s for s in ls.STEPS if s.page == "inside_conv")
+    at = run_page(ls.page_file(step), dict(step.state))
+    assert not at.exception
+    text = _text(at)
+    o, i, j = (step.state[k] for k in ("sc_o", "sc_i", "sc_j"))
+    assert f"y[{o}, {i}, {j}]" in step.text and f"y[{o}, {i}, {j}]: the window starts" in text
+    assert f"[0, {o}, {i}, {j}]`" in text and "**4** —" in text and "= 4." in step.text  # PyTorch's value, as the step says
+    assert "128 of 128 output values equal" in text
+    code = "\n".join(c.value for c in at.code)
+    assert f"y[{o}, {i}, {j}] = 3 + 3 + bias (−2) = 4" in code
+
+
+@pytest.mark.parametrize("page, shown", [
+    ("separable", ("exactly 137/1152", "8,768 / 73,728")),
+    ("stacked_layers", ("**every output channel can be influenced by every input channel**",
+                        "The two are equal", "nonzero at exactly 256 of 256 entries"))])
+def test_the_mechanics_steps_pages_show_what_their_text_says(page, shown):
+    step = next(s for s in ls.STEPS if s.page == page)
+    at = run_page(ls.page_file(step), dict(step.state))
+    assert not at.exception
+    text = _text(at)
+    assert all(x in text for x in shown), [x for x in shown if x not in text]
