@@ -8,8 +8,10 @@ stored answer. The "will G = 32 be faster than G = 1 here?" kind has no answer u
 answered: its checker times both on the spot with the performance lab's sweep (torch is
 loaded then, not at import).
 
-Adding a kind: write `_gen_x(rng) -> (params, prompt)`, `_solve_x(params)`, a worked answer
-and a hint, and register them in KINDS; a Step names the kind.
+Adding a kind: write `_gen_x(rng) -> params`, `_solve_x(params)`, a question, a worked answer
+and a hint, and register them as a Kind (resnext_viz.lesson.kind) in KINDS; a Step names the
+kind. The mechanics pages' kinds (one output value's products, the depthwise-separable pair,
+reachability through a stack) live in resnext_viz.lesson.mech_kinds and are merged in here.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from resnext_viz.blocks import cardinality as card
 from resnext_viz.blocks.config import BlockConfig
 from resnext_viz.conv import arithmetic as cm
 from resnext_viz.conv import connectivity as cx
+from resnext_viz.lesson import mech_kinds
+from resnext_viz.lesson.kind import Kind
 from resnext_viz.lesson.reading import read_channels, read_int, read_ints, read_yes_no, span
 
 CHANNELS = (16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -219,19 +223,6 @@ def _gen_speed(rng: random.Random) -> dict:
     return dict(channels=rng.choice((64, 128)), size=rng.choice((28, 56)))
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One exercise kind: its generator, solver, question, worked answer, hint and answer reader."""
-
-    generate: Callable[[random.Random], dict]
-    solve: Callable[[dict], Any] | None        # None: measured when answered
-    ask: Callable[[dict], str]
-    worked: Callable[[dict, Any], str]
-    hint: str
-    form: str
-    read: Callable[[str], Any]
-
-
 KINDS: dict[str, Kind] = {
     "dense_weights": Kind(
         lambda r: _gen_weights(r, dense=True), lambda p: cm.weight_count(_spec(p)), _ask_weights, _worked_weights,
@@ -310,6 +301,7 @@ KINDS: dict[str, Kind] = {
                       f"C_in/G × kH × kW = {p['c_in'] // p['groups']} × {p['k']} × {p['k']} = {n(a)}"),
         "The gradient reaches only the weights the target reads: one output channel's filter, of shape "
         "(C_in/G, kH, kW). The Gradients page counts them for one channel.", "a whole number", read_int),
+    **mech_kinds.KINDS,
     "speed": Kind(
         _gen_speed, None,
         lambda p: (f"On the machine running this app (one CPU thread, float32, NCHW), will a 3×3 convolution "
@@ -415,4 +407,6 @@ def answer_text(q: Question) -> str:
         return span(sorted(e)) if q.kind == "feeds" else ", ".join(map(str, sorted(e)))
     if isinstance(e, tuple):
         return ", ".join(map(str, e))
+    if isinstance(e, str):
+        return e
     return n(e)

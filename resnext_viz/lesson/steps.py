@@ -9,15 +9,11 @@ Adding or moving a step is one edit of STEPS below. Step numbers in a link (?ste
 positions in STEPS, so an insertion renumbers the steps after it; a step's questions are
 drawn from the seed and the step's `id`, so they do not change when other steps move.
 Places reserved for pages being built in parallel are marked `# later:` in the list:
-  - inside_conv (inside one grouped conv): after "connectivity";
-  - the depthwise-separable view: after "depthwise";
-  - stacked_layers (stacks + channel shuffle): after the depthwise-separable step, with an
-    exercise kind "reachability" checked by resnext_viz.conv.stacks.reachability
-    (add its generator to exercises.KINDS);
-  - train (mini-training lab) after "gradients", and claims (claims on trial) last.
+train (mini-training lab) after "gradients", and claims (claims on trial) last.
 tests/app/test_lesson.py opens every step's page with its state and checks the widgets: add
-the new page's URL names and widget keys to its STATE_KEYS. _conv() and _card() below give a
-page's whole state, so a step shows the same thing whatever the learner changed before.
+the new page's URL names and widget keys to its STATE_KEYS. _conv(), _inside(), _stack() and
+_card() below give a page's whole state, so a step shows the same thing whatever the learner
+changed before.
 """
 
 from __future__ import annotations
@@ -26,6 +22,7 @@ from dataclasses import dataclass, field
 
 from resnext_viz import lessons
 from resnext_viz.conv.arithmetic import ConvSpec
+from resnext_viz.conv.stepthrough import StepSpec
 
 
 def _conv(view: dict | None = None, **values) -> dict[str, str]:
@@ -45,6 +42,19 @@ def _card(**values) -> dict[str, str]:
     base = {"mode": "preserved", "budget": 69_632, "cardinalities": "1,2,4,8,16,32,64", "width": 128,
             "channels": 256, "hw": 56}
     return {k: str(v) for k, v in {**base, **values}.items()}
+
+
+def _inside(o: int, i: int, j: int, **values) -> dict[str, str]:
+    """Return Inside one grouped convolution's whole URL state: StepSpec's defaults, `values`, the value y[o, i, j]."""
+    names = ("c_in", "c_out", "groups", "h", "w", "k", "stride", "padding", "seed")
+    base = {f"sc_{k}": values.get(k, getattr(StepSpec, k)) for k in names}
+    base.update(sc_dense=0, sc_o=o, sc_i=i, sc_j=j)
+    return {k: str(v) for k, v in base.items()}
+
+
+def _stack(c: int, layers: str, target: int = 0) -> dict[str, str]:
+    """Return Stacked layers' whole URL state: the width, the layer codes and the target group."""
+    return {"stk_c": str(c), "stk_layers": layers, "stk_target": str(target)}
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,12 @@ STEPS: tuple[Step, ...] = (
          "interleaved channels. In the **Connection mask** the connected cells form 4 blocks on the diagonal; every "
          "cell off them is a weight that does not exist.",
          _conv({"highlight": "1", "compare": "0"}, c_in=16, c_out=32, kh=3, groups=4), "feeds"),
-    # later: inside_conv (inside one grouped conv)
+    Step("inside_conv", "One output value, written out", "inside_conv",
+         "Here the layer is small: 8 → 8 channels, G = 4, a 3×3 kernel on a 6 × 6 input of small integers. Output "
+         "channel 5 is in group 2, so its filter w[5] of shape (2, 3, 3) reads input channels 4 and 5 only, and **One"
+         " output value** writes y[5, 1, 2] out as its 2·3·3 = 18 products plus the bias: 3 + 3 − 2 = 4. **PyTorch "
+         "says** beside it gives the same 4 from F.conv2d on the same tensors, and checks all 128 output values.",
+         _inside(5, 1, 2), "dot_terms"),
     Step("weight_tensor", "Dense and grouped side by side", "connectivity",
          "Side by side, the dense layer has 16 × 32 = 512 connections and the grouped one 512 / 4 = 128. PyTorch keeps"
          " all groups in one weight tensor of shape (C_out, C_in/G, kH, kW) = (32, 4, 3, 3): **The weight tensor** "
@@ -97,7 +112,20 @@ STEPS: tuple[Step, ...] = (
          " dense 1×1; that pair costs 1/N + 1/k² of a standard k×k convolution with N outputs (MobileNet v1, sec. "
          "3.1).",
          _conv(c_in=64, c_out=64, kh=3, groups=64, padding=1), "depthwise_macs"),
-    # later: the depthwise-separable view; then stacked_layers (stacks + channel shuffle, "reachability")
+    Step("separable", "Depthwise-separable: depthwise, then 1×1", "separable",
+         "MobileNet's pair for 64 → 128 channels and a 3×3 kernel: the depthwise 3×3 holds 3·3·64 = 576 weights, the "
+         "pointwise 1×1 64·128 = 8,192, together 8,768 against the standard layer's 73,728. That is 1/C_out + 1/k² ="
+         " 1/128 + 1/9 = 137/1152 ≈ 0.1189 of its weights and of its MACs, as **The cost ratio, written out** shows."
+         " The table's grouped row (G = 32) keeps 73,728 / 32 = 2,304 weights in one layer whose 3×3 filters each "
+         "read 2 channels.",
+         _conv(c_in=64, c_out=128, kh=3, groups=32, padding=1), "separable_weights"),
+    Step("stacks", "Stacked groups and channel shuffle", "stacked_layers",
+         "Two grouped layers g4, g4 of width c = 16 keep the groups apart: each output channel is reached by only 4 "
+         "of the 16 input channels. Put ShuffleNet's channel shuffle between them (g4, shuffle4, g4, opened here) and"
+         " every output channel can be influenced by all 16, because the shuffle hands each group of the second "
+         "layer one channel from each group of the first. **The same fact by autograd** finds the same pattern, 256 "
+         "of 256 entries nonzero, in the Jacobian of a random-weight PyTorch stack.",
+         _stack(16, "g4, shuffle4, g4"), "reachability"),
     Step("three_forms", "ResNeXt's block, three ways", "three_forms",
          "The paper's Fig. 3 draws one block three ways: (a) 32 branches of 1×1 → 3×3 → 1×1 summed, (b) early "
          "concatenation, (c) one 1×1, a grouped 3×3 with 32 groups and one 1×1. Built here from the same copied "

@@ -27,6 +27,10 @@ STATE_KEYS = {
     "resnet_vs_resnext": {"pair": "rvr_pair", "size": "rvr_size"},
     "group_features": {"source": "feat_source", "layer": "img_layer", "image": "img_pick", "page": "feat_page"},
     "gradients": {"layer": "img_layer", "target": "grad_target", "group": "grad_group", "channel": "grad_channel"},
+    "inside_conv": {k: k for k in ("sc_c_in", "sc_c_out", "sc_groups", "sc_h", "sc_w", "sc_k", "sc_stride",
+                                   "sc_padding", "sc_seed", "sc_dense", "sc_o", "sc_i", "sc_j")},
+    "separable": CONV,
+    "stacked_layers": {"stk_c": "stk_c", "stk_layers": "stk_layers", "stk_target": "stk_target"},
     "performance_lab": {"lab_channels": "lab_channels", "lab_size": "lab_size", "lab_batch": "lab_batch",
                         "lab_dtype": "lab_dtype", "lab_channels_last": "lab_cl", "lab_loop": "lab_loop",
                         "lab_bottleneck": "lab_block", "lab_budget": "lab_budget", "lab_threads": "lab_threads"},
@@ -85,13 +89,13 @@ def _text(at) -> str:
 
 
 def test_lesson_opens_at_the_linked_step_and_seed():
-    at = _lesson({"step": "6", "seed": "123"})
+    at = _lesson({"step": "5", "seed": "123"})
     assert not at.exception
-    assert at.subheader[0].value == f"6. {ls.STEPS[5].title}"
-    q = ex.question(123, ls.STEPS[5].id, ls.STEPS[5].exercise)
+    assert at.subheader[0].value == f"5. {ls.STEPS[4].title}"
+    q = ex.question(123, ls.STEPS[4].id, ls.STEPS[4].exercise)
     assert q.prompt in _text(at)
-    assert at.query_params["step"] in ("6", ["6"]) and at.query_params["seed"] in ("123", ["123"])
-    assert at.button(key="lesson_goto_6").proto.type == "primary"
+    assert at.query_params["step"] in ("5", ["5"]) and at.query_params["seed"] in ("123", ["123"])
+    assert at.button(key="lesson_goto_5").proto.type == "primary"
 
 
 @pytest.mark.parametrize("raw", ["99", "0", "six"])
@@ -191,3 +195,28 @@ def test_the_step_link_opens_its_page_with_the_steps_state():
     link = next(x for x in at.get("page_link") if "this step's state" in x.proto.label)
     assert link.proto.page == "parameters"
     assert "c_in=96" in link.proto.query_string and "c_out=144" in link.proto.query_string
+
+
+def test_the_inside_conv_step_shows_the_value_its_text_names():
+    step = next(s for s in ls.STEPS if s.page == "inside_conv")
+    at = run_page(ls.page_file(step), dict(step.state))
+    assert not at.exception
+    text = _text(at)
+    o, i, j = (step.state[k] for k in ("sc_o", "sc_i", "sc_j"))
+    assert f"y[{o}, {i}, {j}]" in step.text and f"y[{o}, {i}, {j}]: the window starts" in text
+    assert f"[0, {o}, {i}, {j}]`" in text and "**4** —" in text and "= 4." in step.text  # PyTorch's value, as the step says
+    assert "128 of 128 output values equal" in text
+    code = "\n".join(c.value for c in at.code)
+    assert f"y[{o}, {i}, {j}] = 3 + 3 + bias (−2) = 4" in code
+
+
+@pytest.mark.parametrize("page, shown", [
+    ("separable", ("exactly 137/1152", "8,768 / 73,728")),
+    ("stacked_layers", ("**every output channel can be influenced by every input channel**",
+                        "The two are equal", "nonzero at exactly 256 of 256 entries"))])
+def test_the_mechanics_steps_pages_show_what_their_text_says(page, shown):
+    step = next(s for s in ls.STEPS if s.page == page)
+    at = run_page(ls.page_file(step), dict(step.state))
+    assert not at.exception
+    text = _text(at)
+    assert all(x in text for x in shown), [x for x in shown if x not in text]

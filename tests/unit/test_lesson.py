@@ -12,7 +12,11 @@ from resnext_viz import lessons
 from resnext_viz.blocks import cardinality as card
 from resnext_viz.conv import arithmetic as cm
 from resnext_viz.conv import connectivity as cx
+from resnext_viz.conv import separable as sep
+from resnext_viz.conv import stacks
+from resnext_viz.conv import stepthrough as sv
 from resnext_viz.lesson import exercises as ex
+from resnext_viz.lesson import mech_kinds as mk
 from resnext_viz.lesson import steps as ls
 from resnext_viz.lesson import worksheet as ws
 
@@ -23,7 +27,7 @@ SEEDS = range(150)
 
 
 def test_steps_are_data_for_pages_that_exist():
-    assert 10 <= ls.count() <= 16
+    assert 10 <= ls.count() <= 20
     assert len({s.id for s in ls.STEPS}) == ls.count()
     paths = {x.url_path for x in lessons.LESSONS}
     for s in ls.STEPS:
@@ -99,11 +103,67 @@ def test_the_numbers_in_the_step_texts_are_the_functions_numbers():
     assert 128 // 32 * 3 * 3 == 36 and "4·9 = 36" in _step("gradients").text  # layer1.0.conv2: 128 in, G = 32
 
 
+def _inside_spec(step_id: str) -> tuple[sv.StepSpec, int, int, int]:
+    st = _step(step_id).state
+    spec = sv.StepSpec(**{k: int(st[f"sc_{k}"]) for k in ("c_in", "c_out", "groups", "h", "w", "k", "stride",
+                                                              "padding", "seed")})
+    assert st["sc_dense"] == "0"
+    return spec, int(st["sc_o"]), int(st["sc_i"]), int(st["sc_j"])
+
+
+def test_the_inside_conv_step_states_the_stepthroughs_numbers_and_pytorchs():
+    from resnext_viz.conv import mech_torch
+
+    s, o, i, j = _inside_spec("inside_conv")
+    text = _step("inside_conv").text
+    one = sv.step(s, sv.tensors(s), o, i, j)
+    assert f"{s.c_in} → {s.c_out} channels, G = {s.groups}, a {s.k}×{s.k} kernel on a {s.h} × {s.w} input" in text
+    assert f"Output channel {o} is in group {one.group}" in text
+    assert f"w[{o}] of shape ({s.per_in}, {s.k}, {s.k}) reads input channels {one.channels[0]} and " \
+           f"{one.channels[1]} only" in text and len(one.channels) == 2
+    assert f"y[{o}, {i}, {j}] out as its {s.per_in}·{s.k}·{s.k} = {one.products.size} products" in text
+    sums = " + ".join(f"{v:g}" for v in one.channel_sums)
+    assert f"{sums} − {-one.bias:g} = {one.value:g}" in text and one.bias < 0
+    torch_y = mech_torch.conv2d(s, sv.tensors(s))            # F.conv2d on the same tensors
+    assert torch_y[o, i, j] == one.value and f"the same {one.value:g} from F.conv2d" in text
+    assert f"all {torch_y.size} output values" in text and (torch_y == sv.output(s, sv.tensors(s))).all()
+
+
+def test_the_separable_step_states_the_pages_counts():
+    spec = _conv("separable").with_(padding=int(_step("separable").state["padding"]))
+    d, text, n = sep.designs(spec), _step("separable").text, cm.fmt_int
+    assert f"the depthwise 3×3 holds 3·3·64 = {n(d.depthwise.params)} weights" in text
+    assert f"64·128 = {n(d.pointwise.params)}, together {n(d.separable_params)}" in text
+    assert f"the standard layer's {n(d.standard.params)}" in text
+    assert f"= {d.ratio.numerator}/{d.ratio.denominator} ≈ {float(d.ratio):.4f}" in text
+    from fractions import Fraction
+    assert Fraction(d.separable_params, d.standard.params) == d.ratio == Fraction(d.separable_macs, d.standard.macs)
+    assert f"{n(d.standard.params)} / {spec.groups} = {n(d.grouped.params)}" in text
+    assert f"each read {spec.c_in // spec.groups} channels" in text
+
+
+def test_the_stacks_step_states_reachability_and_autograd_agrees():
+    from resnext_viz.conv import mech_torch
+
+    st = _step("stacks").state
+    c, layers = int(st["stk_c"]), [x.strip() for x in st["stk_layers"].split(",")]
+    text = _step("stacks").text
+    assert layers == ["g4", "shuffle4", "g4"] and f"width c = {c}" in text
+    apart = stacks.reachability(c, ["g4", "g4"]).sum(axis=1)
+    assert set(apart.tolist()) == {4} and f"reached by only 4 of the {c} input channels" in text
+    r = stacks.reachability(c, layers)
+    assert r.all() and f"influenced by all {c}" in text
+    jac = mech_torch.jacobian_pattern(c, layers)
+    assert (jac == r).all() and f"{int(jac.sum())} of {c * c} entries nonzero" in text
+
+
 # ---------------------------------------------------------------- exercises
 
 
 def _perturb(q: ex.Question) -> str:
     e = q.expected
+    if isinstance(e, str):
+        return {"yes": "no", "no": "yes"}[e]
     if isinstance(e, set):
         if q.kind == "feeds":
             return ", ".join(map(str, sorted(e | {max(e) + 1}) if max(e) + 1 < q.params["c_in"] else sorted(e)[1:]))
@@ -224,6 +284,9 @@ def test_worksheet_and_key_parse_and_agree_with_the_checkers(seed):
             continue
         verdict = ex.check(q, line.replace("-", "–") if q.kind == "feeds" else line)
         assert verdict.right, (q.prompt, line)
+        if isinstance(q.expected, str):
+            assert line == q.expected
+            continue
         numbers = [int(x) for x in re.findall(r"\d+", line.replace(",", ""))]
         exp = q.expected
         expected = sorted(exp) if isinstance(exp, set) else list(exp) if isinstance(exp, tuple) else [exp]
@@ -246,3 +309,60 @@ def test_answers_csv_has_the_answers_and_the_score():
     assert rows[1][1] == str(s1) and rows[1][6] == "right" and rows[1][8] == ex.answer_text(q1)
     assert rows[2][6] == "wrong" and rows[2][7] == "2"
     assert rows[-1][1:3] == ["score", f"1 of {len(qs)} right"]
+
+
+# ---------------------------------------------------------------- the mechanics pages' kinds
+
+
+def test_reachability_is_solved_by_the_stack_and_the_walk_back_agrees():
+    answers = set()
+    for seed in SEEDS:
+        q = ex.question(seed, "stacks", "reachability")
+        c, layers, o, i = q.params["c"], q.params["layers"], q.params["o"], q.params["i"]
+        stacks.parse_layers(c, layers)                         # codes the page accepts
+        row = stacks.reachability(c, layers)[o]
+        assert q.expected == ("yes" if row[i] else "no")
+        walk = mk.walk_back(c, layers, o)
+        assert walk[-1][1] == row.nonzero()[0].tolist()         # the worked answer's last set is row o
+        assert f"are: {mk.runs(walk[0][1])} before layer {len(layers)} ({layers[-1]})" in q.worked
+        assert f"Input {i} is {'among' if row[i] else 'not among'} those last ones, so {q.expected}" in q.worked
+        assert ex.check(q, "Yes" if q.expected == "yes" else "N").right
+        assert " → ".join(layers) in q.prompt and f"input channel {i} influence output channel {o}" in q.prompt
+        answers.add(q.expected)
+    assert answers == {"yes", "no"}
+    assert ex.check(ex.question(1, "stacks", "reachability"), "perhaps").status == "unreadable"
+
+
+def test_runs_writes_channel_runs():
+    assert mk.runs([0, 1, 2, 3, 8, 9, 10, 11]) == "0–3, 8–11"
+    assert mk.runs([0, 4, 8, 12]) == "0, 4, 8, 12" and mk.runs([2, 3]) == "2, 3" and mk.runs(range(16)) == "0–15"
+
+
+def test_dot_terms_is_the_stepthroughs_count_and_the_formula():
+    for seed in SEEDS:
+        q = ex.question(seed, "inside_conv", "dot_terms")
+        p = q.params
+        s = sv.StepSpec(**{k: p[k] for k in ("c_in", "c_out", "groups", "h", "w", "k", "stride", "padding", "seed")})
+        sv.validate(s)                                          # a layer the page can show
+        one = sv.step(s, sv.tensors(s), p["o"], p["i"], p["j"])
+        assert q.expected == one.products.size == (p["c_in"] // p["groups"]) * p["k"] ** 2
+        assert len(sv.written_out(one)[0].split(" + ")) == p["k"] ** 2  # one channel's line: k·k products
+
+
+def test_separable_weights_is_the_pages_count():
+    for seed in SEEDS:
+        q = ex.question(seed, "separable", "separable_weights")
+        p = q.params
+        assert q.expected == p["k"] ** 2 * p["c_in"] + p["c_in"] * p["c_out"]
+        d = sep.designs(cm.ConvSpec(c_in=p["c_in"], c_out=p["c_out"], kh=p["k"], kw=p["k"], groups=1))
+        assert q.expected == d.separable_params and f"{float(d.ratio):.4f}" in q.worked
+
+
+def test_every_kind_is_on_the_worksheet():
+    asked = {s.exercise for s in ls.STEPS if s.exercise}
+    assert {"dot_terms", "separable_weights", "reachability"} <= asked
+    sheet, key = (_pages_text(f(4)).replace("\n", " ") for f in (ws.worksheet_pdf, ws.answer_key_pdf))
+    for _, q in ex.questions(4):
+        if q.kind in ("dot_terms", "separable_weights", "reachability"):
+            assert ws.pdf_text(q.prompt)[:60] in sheet and ws.pdf_text(q.prompt)[:60] in key
+            assert f"Answer: {ex.answer_text(q)}" in key
