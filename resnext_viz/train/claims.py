@@ -135,9 +135,13 @@ class Measurements:
     interference: tuple[bool, bool] | None = None  # (other groups exactly unchanged, every logit moved)
 
 
+PRESET_NAMES = {"default": "Dense vs grouped", "memorise": "Memorise shuffled labels", "lr_sweep": "Learning-rate sweep"}
+
+
 def _pending(c: Claim) -> Verdict:
-    return Verdict(c, NOT_SUPPORTED, f"Not measured yet: run the **{c.experiment}** experiment on Train it "
-                   "yourself (or press its button here).", pending=True)
+    return Verdict(c, NOT_SUPPORTED, f"Not measured yet: run the **{PRESET_NAMES[c.experiment]}** experiment on "
+                   "Train it yourself (on digits, its default epochs and seeds), or press the button here.",
+                   pending=True)
 
 
 def _measured(c: Claim, m: Measurements) -> Verdict:

@@ -9,18 +9,22 @@ from resnext_viz.train.runner import PRESETS, REGISTRY, Registry, Run
 
 
 def measurements(reg: Registry | None = None, dataset: str = "digits"):
-    """Return claims.Measurements from the finished runs of the presets on `dataset` (parts without runs: None)."""
+    """Return claims.Measurements from the latest finished job of each preset on `dataset` (parts without: None)."""
     reg = reg or REGISTRY
 
     def finished(preset: str) -> dict[tuple[str, float], list[Run]] | None:
-        exp = replace(PRESETS[preset], dataset=dataset)
-        runs = [reg.finished(k) for k in exp.keys()]
-        if any(r is None for r in runs):
+        # the latest finished job of this preset (any epochs and seeds: the learner's own choice) on `dataset`
+        want = PRESETS[preset]
+        with reg.lock:
+            jobs = [j for j in reg.jobs.values() if j.done and not j.stopped and j.experiment.dataset == dataset
+                    and replace(j.experiment, epochs=want.epochs, seeds=want.seeds, dataset=want.dataset) == want]
+        if not jobs:
             return None
         out: dict[tuple[str, float], list[Run]] = {}
-        for r in runs:
-            out.setdefault((r.config.variant, r.config.lr), []).append(r)
-        return out
+        for r in jobs[-1].runs:
+            if r.state == "done":
+                out.setdefault((r.config.variant, r.config.lr), []).append(r)
+        return out or None
 
     def per_variant(groups, value) -> dict[str, list[float]] | None:
         return None if groups is None else {v: [value(r) for r in rs] for (v, _), rs in groups.items()}
@@ -34,3 +38,80 @@ def measurements(reg: Registry | None = None, dataset: str = "digits"):
         noise_acc=per_variant(base, lambda r: r.noise_acc[-1]),
         memorise_acc=per_variant(mem, lambda r: r.history[-1].train_acc),
         lr_final=None if sweep is None else {k: [r.history[-1].test_acc for r in rs] for k, rs in sweep.items()})
+
+
+# ---- what the training page draws, from one job's runs (plain lists for train.figures)
+
+METRICS = ("train_acc", "test_acc", "train_loss", "test_loss", "gap")
+
+
+def _label(variant: str, lr: float, sweep: bool) -> str:
+    from resnext_viz.train.models import variants
+
+    name = {v.name: v.label for v in variants()}[variant]
+    return f"{name}, lr {lr:g}" if sweep else name
+
+
+def by_variant(runs: list[Run]) -> dict[str, list[Run]]:
+    """Return the runs grouped by variant (and learning rate when several), in the experiment's order."""
+    sweep = len({r.config.lr for r in runs}) > 1
+    out: dict[str, list[Run]] = {}
+    for r in runs:
+        out.setdefault(_label(r.config.variant, r.config.lr, sweep), []).append(r)
+    return out
+
+
+def series(runs: list[Run]) -> dict[str, dict[str, list[list[float]]]]:
+    """Return label -> metric -> one list per seed of per-epoch values (runs without epochs left out)."""
+    out = {}
+    for label, rs in by_variant(runs).items():
+        rs = [r for r in rs if r.history]
+        if rs:
+            out[label] = {m: [[getattr(e, m) for e in list(r.history)] for r in rs] for m in METRICS}
+    return out
+
+
+def mean_grad_norms(runs: list[Run]) -> dict[str, list[list[float]]]:
+    """Return label -> per epoch (from 1) the per-group gradient norms averaged over seeds."""
+    out = {}
+    for label, rs in by_variant(runs).items():
+        hist = [list(r.history)[1:] for r in rs]
+        n = min((len(h) for h in hist), default=0)
+        if n:
+            out[label] = [[sum(h[e].grad_norms[g] for h in hist) / len(hist) for g in range(len(hist[0][e].grad_norms))]
+                          for e in range(n)]
+    return out
+
+
+def cka_rows(runs: list[Run]) -> list[tuple[str, float, float, float]]:
+    """Return (label, mean, lo, hi) bars: each variant at random init and after training (95 % intervals)."""
+    from resnext_viz.train.claims import interval
+
+    rows = []
+    for label, rs in by_variant(runs).items():
+        done = [r for r in rs if r.state == "done"]
+        if not done:
+            continue
+        short = label.split(",")[0] + ("" if "grouped" in label else ", cut into 8 fake groups")
+        for when, idx in (("random init", 0), ("trained", -1)):
+            iv = interval([r.history[idx].group_cka for r in done])
+            rows.append((f"{short}<br>{when}", iv.mean, iv.lo, iv.hi))
+    return rows
+
+
+def noise_acc(runs: list[Run]) -> dict[str, list[list[float]]]:
+    """Return label -> one list per finished seed of accuracy at each noise level."""
+    return {label: [list(r.noise_acc) for r in rs if r.noise_acc]
+            for label, rs in by_variant(runs).items() if any(r.noise_acc for r in rs)}
+
+
+def lr_final(runs: list[Run]) -> dict[str, dict[float, list[float]]]:
+    """Return variant label -> learning rate -> final test accuracy of each finished seed."""
+    from resnext_viz.train.models import variants
+
+    names = {v.name: v.label for v in variants()}
+    out: dict[str, dict[float, list[float]]] = {}
+    for r in runs:
+        if r.state == "done":
+            out.setdefault(names[r.config.variant], {}).setdefault(r.config.lr, []).append(r.history[-1].test_acc)
+    return out

@@ -84,7 +84,8 @@ PRESETS = {
 
 def estimate_seconds(exp: Experiment) -> float:
     """Return the estimated CPU seconds of every run of `exp` (from the data set's size; no work done)."""
-    images, pixels = {"digits": (1438, 64), "gratings": (960, 256 * 3)}.get(exp.dataset, (5000, 1024 * 3))
+    # (training images, H·W): cost follows the feature maps, which the stem makes 32 channels whatever the input
+    images, pixels = {"digits": (1438, 64), "gratings": (960, 256)}.get(exp.dataset, (5000, 1024))
     return len(exp.keys()) * exp.epochs * images * pixels * COST_PER_IMAGE_PIXEL
 
 
@@ -256,11 +257,11 @@ class Job:
             return sum(min(r.epochs_done, r.config.epochs) for r in self.runs), sum(r.config.epochs for r in self.runs)
 
     def eta_seconds(self) -> float:
-        """Return the estimated seconds left: measured seconds per epoch (or the estimate) × epochs left."""
+        """Return the estimated seconds left: the worker's wall time per epoch so far (else the estimate) × epochs left."""
         with self._reg.lock:
-            times = [e.seconds for r in self.owned for e in r.history[1:]]
+            trained = sum(r.epochs_done for r in self.owned)
             left = sum(r.config.epochs - r.epochs_done for r in self.runs if r.state in ("queued", "running"))
-        per = sum(times) / len(times) if times else estimate_seconds(self.experiment) / max(1, sum(
+        per = self.busy_seconds / trained if trained else estimate_seconds(self.experiment) / max(1, sum(
             r.config.epochs for r in self.runs))
         return per * left
 

@@ -9,7 +9,7 @@ re-exported). Rules kept here so every page follows them:
   mutated.
 
 Modules: state (URL state, routing, action requests), widgets (figures, tables, export,
-device picker, plain errors), conv, blocks, inside, lab (each lesson family's controls and
+device picker, plain errors), conv, blocks, inside, lab, train (each lesson family's controls and
 cached calls).
 """
 
@@ -20,3 +20,6 @@ from .blocks import *  # noqa: F401,F403
 from .inside import *  # noqa: F401,F403
 from .inside import _blocks_code, _image_model  # noqa: F401  (benchmarks and tests clear or count them)
 from .lab import *  # noqa: F401,F403
+from .train import *  # noqa: F401,F403
+from .claims import *  # noqa: F401,F403
+from . import claims  # noqa: F401  (the claims page reads CHECK_IMAGES)

@@ -39,7 +39,7 @@ def test_every_claim_has_a_row_and_pending_rows_name_the_experiment():
     pending = [r for r in rows if r.pending]
     assert {r.claim.key for r in pending} == {"diversity", "regularisation", "stable", "overfitting",
                                               "generalisation", "robust", "fewer_params", "localized", "interference"}
-    assert all(r.claim.experiment in r.evidence for r in pending if r.claim.kind == "measured")
+    assert all(C.PRESET_NAMES[r.claim.experiment] in r.evidence for r in pending if r.claim.kind == "measured")
     cited = {r.claim.key: r for r in rows if r.source}
     assert cited["only_groups"].verdict == C.CONTRADICTED and "667,000,104" in cited["only_groups"].evidence
     assert "G2" in cited["efficiency"].source and "timm" in cited["efficiency"].source
