@@ -23,8 +23,8 @@ with ui.controls(fields):
     group = ui.number(fields[0], label="Group g whose filters take one SGD step (block1's 3×3, C = 8)",
                       note_bound=False)
 res = ui.interference_result(int(group))
-ui.table([{"group": g, "max |Δ output| at block1.conv2": d, "changed": "yes" if d > 0 else "no, exactly 0"}
-          for g, d in enumerate(res.group_change)])
+ui.table([{"group": g, "max |Δ output| at block1.conv2": f"{d:.2e}" if d else "0",
+           "changed": "yes" if d > 0 else "no, exactly 0"} for g, d in enumerate(res.group_change)])
 moved = sum(c > 0 for c in res.logit_change)
 st.markdown(f"One SGD step (learning rate 0.1) on group {group}'s filters only, on a fresh grouped network and "
             f"{ui.claims.CHECK_IMAGES} digits: the other {len(res.group_change) - 1} groups' outputs at that layer "
@@ -34,4 +34,5 @@ st.markdown(f"One SGD step (learning rate 0.1) on group {group}'s filters only, 
             "the whole output.")
 
 st.subheader("Every claim", anchor=False)
+st.caption(ui.runs_used())
 ui.claim_rows(ui.measurements_now((res.others_exactly_zero, res.every_logit_moved)))

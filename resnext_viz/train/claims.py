@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 HOLDS, CAVEAT, NOT_SUPPORTED, CONTRADICTED = "holds", "holds with a caveat", "not supported here", "contradicted"
 # Two-sided 95 % Student's t quantiles by degrees of freedom (n seeds - 1).
+NOISE_SIGMA = 0.3  # the noise level the robustness verdict reads (train.probes.NOISE_LEVELS holds it)
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 RESNEXT_51 = "ResNeXt (Xie et al., CVPR 2017), sec. 5.1 / Fig. 5"
@@ -35,15 +36,18 @@ class Interval:
         return f"{self.mean:.3f} (95 % CI {self.lo:.3f}–{self.hi:.3f}, {self.n} seeds)"
 
 
-def interval(values: list[float]) -> Interval:
-    """Return the mean of `values` and its 95 % t-interval; ValueError for no values."""
+def interval(values: list[float], bounds: tuple[float, float] = (0.0, 1.0)) -> Interval:
+    """Return the mean of `values` and its 95 % t-interval, clipped to `bounds` (accuracies, CKA: 0–1).
+
+    ValueError for no values.
+    """
     if not values:
         raise ValueError("an interval needs at least one value.")
     m = statistics.fmean(values)
     if len(values) < 2:
         return Interval(m, m, m, 1)
     half = T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
-    return Interval(m, m - half, m + half, len(values))
+    return Interval(m, max(bounds[0], m - half), min(bounds[1], m + half), len(values))
 
 
 def separated(a: Interval, b: Interval) -> int:
@@ -129,7 +133,7 @@ class Measurements:
     gap: dict[str, list[float]] | None = None  # train - test accuracy, last epoch
     cka: dict[str, list[float]] | None = None  # mean between-group linear CKA, last epoch
     cka_init: dict[str, list[float]] | None = None  # the same before training (random init)
-    noise_acc: dict[str, list[float]] | None = None  # test accuracy at the largest noise level
+    noise_acc: dict[str, list[float]] | None = None  # test accuracy at noise σ = NOISE_SIGMA
     memorise_acc: dict[str, list[float]] | None = None  # train accuracy on random labels, last epoch
     lr_final: dict[tuple[str, float], list[float]] | None = None  # (variant, lr) -> final test accuracy
     interference: tuple[bool, bool] | None = None  # (other groups exactly unchanged, every logit moved)
@@ -161,7 +165,7 @@ def _measured(c: Claim, m: Measurements) -> Verdict:
         return Verdict(c, verdict, ev + " ResNeXt's authors read their gain as \"not from regularization\": "
                        "ResNeXt-50 has lower training error than ResNet-50.", RESNEXT_51)
     if c.key == "overfitting" and m.gap:
-        return Verdict(c, *compare(interval(m.gap["grouped"]), interval(m.gap["dense"]),
+        return Verdict(c, *compare(interval(m.gap["grouped"], (-1, 1)), interval(m.gap["dense"], (-1, 1)),
                                    "Generalisation gap, train − test accuracy", claim_says_higher=False))
     if c.key == "generalisation" and iv:
         verdict, ev = compare(iv["grouped"], iv["dense"], "Test accuracy at matched parameters")
@@ -169,7 +173,7 @@ def _measured(c: Claim, m: Measurements) -> Verdict:
                        "(single runs).", RESNEXT_T3)
     if c.key == "robust" and m.noise_acc:
         return Verdict(c, *compare(interval(m.noise_acc["grouped"]), interval(m.noise_acc["dense"]),
-                                   "Test accuracy with Gaussian noise σ = 0.5 added to the pixels"))
+                                   f"Test accuracy with Gaussian noise σ = {NOISE_SIGMA} added to the pixels"))
     if c.key == "fewer_params" and iv and "grouped_thin" in iv:
         side = separated(iv["grouped_thin"], iv["dense"])
         ev = (f"96.875 % is one 64→128 3×3 layer with 32 groups at a fixed width (counted). Here, at matched width, "

@@ -4,8 +4,33 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from resnext_viz.train.claims import Measurements
+from resnext_viz.train.claims import NOISE_SIGMA, Measurements
+from resnext_viz.train.probes import NOISE_LEVELS
 from resnext_viz.train.runner import PRESETS, REGISTRY, Registry, Run
+
+
+def latest_job(preset: str, reg: Registry | None = None, dataset: str = "digits"):
+    """Return the latest finished job of a preset on `dataset`, with any epochs and seeds (the learner's choice)."""
+    reg, want = reg or REGISTRY, PRESETS[preset]
+    with reg.lock:
+        jobs = [j for j in reg.jobs.values() if j.done and not j.stopped and j.experiment.dataset == dataset
+                and replace(j.experiment, epochs=want.epochs, seeds=want.seeds, dataset=want.dataset) == want]
+    return jobs[-1] if jobs else None
+
+
+def runs_used(reg: Registry | None = None, dataset: str = "digits") -> str:
+    """Return one sentence naming the runs the measured verdicts come from."""
+    from resnext_viz.train.claims import PRESET_NAMES
+
+    parts = []
+    for preset, name in PRESET_NAMES.items():
+        job = latest_job(preset, reg, dataset)
+        if job is not None:
+            e = job.experiment
+            parts.append(f"{name}: {e.epochs} epochs × {len(e.seeds)} seed{'s' if len(e.seeds) > 1 else ''}")
+    if not parts:
+        return "No experiment has finished on this server yet: the measured rows say which one to run."
+    return f"Measured verdicts come from the latest finished run of each experiment on {dataset}: " + "; ".join(parts) + "."
 
 
 def measurements(reg: Registry | None = None, dataset: str = "digits"):
@@ -13,15 +38,11 @@ def measurements(reg: Registry | None = None, dataset: str = "digits"):
     reg = reg or REGISTRY
 
     def finished(preset: str) -> dict[tuple[str, float], list[Run]] | None:
-        # the latest finished job of this preset (any epochs and seeds: the learner's own choice) on `dataset`
-        want = PRESETS[preset]
-        with reg.lock:
-            jobs = [j for j in reg.jobs.values() if j.done and not j.stopped and j.experiment.dataset == dataset
-                    and replace(j.experiment, epochs=want.epochs, seeds=want.seeds, dataset=want.dataset) == want]
-        if not jobs:
+        job = latest_job(preset, reg, dataset)
+        if job is None:
             return None
         out: dict[tuple[str, float], list[Run]] = {}
-        for r in jobs[-1].runs:
+        for r in job.runs:
             if r.state == "done":
                 out.setdefault((r.config.variant, r.config.lr), []).append(r)
         return out or None
@@ -35,7 +56,7 @@ def measurements(reg: Registry | None = None, dataset: str = "digits"):
         gap=per_variant(base, lambda r: r.history[-1].gap),
         cka=per_variant(base, lambda r: r.history[-1].group_cka),
         cka_init=per_variant(base, lambda r: r.history[0].group_cka),
-        noise_acc=per_variant(base, lambda r: r.noise_acc[-1]),
+        noise_acc=per_variant(base, lambda r: r.noise_acc[NOISE_LEVELS.index(NOISE_SIGMA)]),
         memorise_acc=per_variant(mem, lambda r: r.history[-1].train_acc),
         lr_final=None if sweep is None else {k: [r.history[-1].test_acc for r in rs] for k, rs in sweep.items()})
 
@@ -92,7 +113,9 @@ def cka_rows(runs: list[Run]) -> list[tuple[str, float, float, float]]:
         done = [r for r in rs if r.state == "done"]
         if not done:
             continue
-        short = label.split(",")[0] + ("" if "grouped" in label else ", cut into 8 fake groups")
+        from resnext_viz.train.figures import short_label
+
+        short = short_label(label) + ("" if "grouped" in label else ",<br>cut into 8 fake groups")
         for when, idx in (("random init", 0), ("trained", -1)):
             iv = interval([r.history[idx].group_cka for r in done])
             rows.append((f"{short}<br>{when}", iv.mean, iv.lo, iv.hi))

@@ -17,6 +17,11 @@ Series = dict[str, dict[str, list[list[float]]]]
 PANELS = (("test_acc", "Test accuracy"), ("test_loss", "Test loss"), ("gap", "Gap: train − test accuracy"))
 
 
+def short_label(label: str) -> str:
+    """Return a variant's label without its trailing note: 'grouped (C = 8, d = 4), matched …' -> 'grouped (C = 8, d = 4)'."""
+    return label.split("), ")[0] + ")" if "), " in label else label
+
+
 def variant_color(i: int) -> str:
     """Return the colour of the i-th variant (the group palette's first colours)."""
     return group_color((0, 3, 2, 1)[i % 4])
@@ -38,7 +43,7 @@ def _band(fig: go.Figure, runs: list[list[float]], name: str, color: str, row=No
     lo, hi = [min(c) for c in cols], [max(c) for c in cols]
     mean = [sum(c) / len(c) for c in cols]
     kw = {} if row is None else dict(row=row, col=col)
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself", fillcolor=_rgba(color, 0.18),
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself", fillcolor=_rgba(color, 0.18), mode="lines",
                              line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name), **kw)
     fig.add_trace(go.Scatter(x=x, y=mean, name=name, mode="lines+markers", legendgroup=name, showlegend=show_legend,
                              line=dict(color=color, width=2.5, dash=dash), marker=dict(size=6, color=color),
@@ -85,7 +90,8 @@ def grad_norms(norms: dict[str, list[list[float]]], title: str = "Per-group grad
     `norms` maps a variant's label to one list per epoch of per-group norms (already averaged over seeds).
     """
     labels = list(norms)
-    fig = make_subplots(rows=1, cols=max(1, len(labels)), subplot_titles=labels, shared_yaxes=True,
+    fig = make_subplots(rows=1, cols=max(1, len(labels)), subplot_titles=[short_label(x) for x in labels],
+                        shared_yaxes=True,
                         horizontal_spacing=0.05)
     for c, label in enumerate(labels, start=1):
         epochs = norms[label]
@@ -96,7 +102,7 @@ def grad_norms(norms: dict[str, list[list[float]]], title: str = "Per-group grad
                                      showlegend=c == 1, legendgroup=f"g{g}",
                                      hovertemplate=f"{label}, group {g}<br>epoch %{{x}}: %{{y:.4f}}<extra></extra>"),
                           row=1, col=c)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text="‖∂loss/∂W_g‖", row=1, col=1)
     return _legend(base_layout(fig, title, 340, {"kind": "grad_norms", "variants": labels}))
 
@@ -123,6 +129,7 @@ def noise_curves(levels: tuple[float, ...], acc: dict[str, list[list[float]]],
         lo, hi, mean = [min(c) for c in cols], [max(c) for c in cols], [sum(c) / len(c) for c in cols]
         x = list(levels)
         fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself", showlegend=False, hoverinfo="skip",
+                                 mode="lines",
                                  fillcolor=_rgba(variant_color(i), 0.18), line=dict(width=0)))
         fig.add_trace(go.Scatter(x=x, y=mean, name=label, mode="lines+markers", line=dict(color=variant_color(i)),
                                  hovertemplate=f"{label}<br>σ = %{{x}}: %{{y:.3f}}<extra></extra>"))

@@ -91,4 +91,9 @@ def measurements_now(interference: tuple[bool, bool] | None) -> C.Measurements:
     return replace(ev.measurements(), interference=interference)
 
 
-__all__ += ["measurements_now", "ui_name"]
+def runs_used() -> str:
+    """Return the sentence naming the runs behind the measured verdicts."""
+    return ev.runs_used()
+
+
+__all__ += ["measurements_now", "ui_name", "runs_used"]

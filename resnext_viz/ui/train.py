@@ -10,7 +10,7 @@ from resnext_viz.train import data as D
 from resnext_viz.train import evidence as ev
 from resnext_viz.train import figures as tf
 from resnext_viz.train import runner as R
-from resnext_viz.train.claims import interval
+from resnext_viz.train.claims import NOISE_SIGMA, interval
 from resnext_viz.train.models import param_count, variants
 from resnext_viz.train.probes import NOISE_LEVELS
 
@@ -180,7 +180,8 @@ def _final_table(runs: list[R.Run]) -> None:
                      "test accuracy": round(test.mean, 4), "95 % CI": f"{test.lo:.3f}–{test.hi:.3f}",
                      "train accuracy": round(sum(r.history[-1].train_acc for r in fin) / len(fin), 4),
                      "gap (train − test)": round(sum(r.history[-1].gap for r in fin) / len(fin), 4),
-                     f"test acc., noise σ {NOISE_LEVELS[-1]}": round(sum(r.noise_acc[-1] for r in fin) / len(fin), 4)})
+                     f"test acc., noise σ {NOISE_SIGMA}": round(sum(r.noise_acc[NOISE_LEVELS.index(NOISE_SIGMA)]
+                                                                   for r in fin) / len(fin), 4)})
     if rows:
         st.markdown("**After the last epoch** (mean over finished seeds; train accuracy on "
                     f"{R.TRAIN_EVAL_IMAGES} fixed training images, without augmentation):")
