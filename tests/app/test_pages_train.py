@@ -122,3 +122,18 @@ def test_claims_interference_for_another_group():
     assert not at.exception
     check = at.dataframe[0].value
     assert [c for c in check["changed"]] == ["no, exactly 0"] * 5 + ["yes"] + ["no, exactly 0"] * 2
+
+
+@pytest.mark.parametrize("preset, chart_at_least", [("memorise", 5), ("lr_sweep", 5)])
+def test_the_probe_presets_run_and_draw(preset, chart_at_least):
+    at = run_page(TRAIN, {"preset": preset, **TINY})
+    assert not at.exception
+    at.button(key="train_run").click().run()
+    _join_workers()
+    at.run()
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) >= chart_at_least  # + the memorisation curve or the learning-rate sweep
+    job = R.REGISTRY.job(R.experiment(preset, epochs=1, seeds=(0,)))
+    assert job is not None and job.done and all(r.state == "done" for r in job.runs)
+    if preset == "memorise":  # shuffled labels: nothing to learn about the test set
+        assert all(r.history[-1].test_acc < 0.3 for r in job.runs)
