@@ -78,25 +78,34 @@ class Claim:
     experiment: str  # the lab preset that measures it ('' if none)
     page: str  # the page's URL path
     view: str  # the query string of the exact view
+    shows: str = ""  # the view in words, for the link
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("diversity", "Higher cardinality brings feature diversity", "measured", "default", "train", "?preset=default"),
+    Claim("diversity", "Higher cardinality brings feature diversity", "measured", "default", "train", "?preset=default",
+          "Train it yourself: Dense vs grouped, similarity between groups"),
     Claim("regularisation", "Grouping has an implicit regularisation effect", "measured", "memorise", "train",
-          "?preset=memorise"),
-    Claim("efficiency", "Grouped convolutions are computationally efficient", "cited", "", "performance_lab", ""),
+          "?preset=memorise", "Train it yourself: Memorise shuffled labels"),
+    Claim("efficiency", "Grouped convolutions are computationally efficient", "cited", "", "performance_lab", "",
+          "Performance lab: time vs FLOPs at every group count"),
     Claim("scalability", "Cardinality scales better than depth or width", "cited", "", "cardinality",
-          "?mode=preserved"),
-    Claim("localized", "Gradient updates are localized to each group", "checked", "", "gradients", "?target=group"),
+          "?mode=preserved", "Cardinality: same weights, more paths (Table 2)"),
+    Claim("localized", "Gradient updates are localized to each group", "checked", "", "gradients", "?target=group",
+          "Gradients: backpropagate one group's energy"),
     Claim("interference", "Groups reduce interference between features", "checked", "", "claims", ""),
-    Claim("stable", "Grouped networks train more stably", "measured", "lr_sweep", "train", "?preset=lr_sweep"),
-    Claim("overfitting", "Grouping reduces overfitting", "measured", "default", "train", "?preset=default"),
-    Claim("generalisation", "Grouping gives better generalisation", "measured", "default", "train", "?preset=default"),
-    Claim("robust", "Groups learn more robust representations", "measured", "default", "train", "?preset=default"),
+    Claim("stable", "Grouped networks train more stably", "measured", "lr_sweep", "train", "?preset=lr_sweep",
+          "Train it yourself: Learning-rate sweep"),
+    Claim("overfitting", "Grouping reduces overfitting", "measured", "default", "train", "?preset=default",
+          "Train it yourself: Dense vs grouped, the gap panel"),
+    Claim("generalisation", "Grouping gives better generalisation", "measured", "default", "train", "?preset=default",
+          "Train it yourself: Dense vs grouped, test accuracy"),
+    Claim("robust", "Groups learn more robust representations", "measured", "default", "train", "?preset=default",
+          "Train it yourself: Dense vs grouped, input noise"),
     Claim("fewer_params", "96.9% fewer parameters while maintaining similar or higher accuracy", "measured",
-          "default", "parameters", "?c_in=64&c_out=128&kh=3&kw=3&groups=32&bias=0"),
+          "default", "parameters", "?c_in=64&c_out=128&kh=3&kw=3&groups=32&bias=0",
+          "Parameter math: the seed example, 64→128, 3×3, G = 32"),
     Claim("only_groups", "The only difference between ResNet and ResNeXt is the groups argument of conv2", "cited",
-          "", "resnet_vs_resnext", "?pair=50"),
+          "", "resnet_vs_resnext", "?pair=50", "ResNet vs ResNeXt: ResNet-50 and ResNeXt-50, stage by stage"),
 )
 
 
@@ -181,8 +190,9 @@ def _measured(c: Claim, m: Measurements) -> Verdict:
         if side < 0:
             return Verdict(c, CONTRADICTED, ev + " The thinner grouped network is less accurate; the intervals do "
                            "not overlap.")
-        return Verdict(c, CAVEAT, ev + " No loss of accuracy is visible at this size, but overlapping intervals "
-                       "do not prove equality, and a whole block saves far less than one layer.")
+        return Verdict(c, CAVEAT, ev + " The intervals overlap, so this run shows no reliable loss of accuracy at "
+                       "this size; overlap does not prove equality either, and a whole block saves far less than one "
+                       "layer.")
     if c.key == "stable" and m.lr_final:
         rows, worse, better = [], 0, 0
         for (v, lr) in sorted(k for k in m.lr_final if k[0] == "grouped"):

@@ -51,8 +51,10 @@ def _band(fig: go.Figure, runs: list[list[float]], name: str, color: str, row=No
                                            "<extra></extra>"), **kw)
 
 
-def _legend(fig: go.Figure) -> go.Figure:
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.18, x=0, yanchor="top"))
+def _legend(fig: go.Figure, y: float = -0.2) -> go.Figure:
+    """Return fig with a horizontal legend under the plot, clear of the x-axis title."""
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=y, x=0, yanchor="top"),
+                      margin=dict(l=10, r=10, t=60, b=40))
     return fig
 
 
@@ -104,7 +106,7 @@ def grad_norms(norms: dict[str, list[list[float]]], title: str = "Per-group grad
                           row=1, col=c)
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text="‖∂loss/∂W_g‖", row=1, col=1)
-    return _legend(base_layout(fig, title, 340, {"kind": "grad_norms", "variants": labels}))
+    return _legend(base_layout(fig, title, 360, {"kind": "grad_norms", "variants": labels}), y=-0.3)
 
 
 def similarity_bars(rows: list[tuple[str, float, float, float]],

@@ -37,8 +37,11 @@ def _link(claim: C.Claim) -> None:
         lesson = by_path(claim.page)
     except KeyError:
         return
+    if claim.page == "claims":
+        st.caption("Shown by the live check at the top of this page.")
+        return
     query = dict(parse_qsl(claim.view.lstrip("?")))
-    st.page_link(lesson.file, label=f"{lesson.title}" + (f" ({claim.view})" if claim.view else ""),
+    st.page_link(lesson.file, label=claim.shows or lesson.title,
                  icon=":material/arrow_forward:", query_params=query or None)
 
 
