@@ -138,3 +138,21 @@ def lr_final(runs: list[Run]) -> dict[str, dict[float, list[float]]]:
         if r.state == "done":
             out.setdefault(names[r.config.variant], {}).setdefault(r.config.lr, []).append(r.history[-1].test_acc)
     return out
+
+
+def trained_net(run: Run):
+    """Return a finished run's network with its trained weights, in eval mode with gradients off (a fresh copy).
+
+    For pages that look inside a trained grouped network (Group features, Gradients): the copy is
+    the caller's own, so probing it never touches the registry's weights.
+    """
+    from resnext_viz.train import models as M
+    from resnext_viz.train.runner import load_dataset
+
+    if run.state != "done" or run.state_dict is None:
+        raise ValueError("this run has not finished training yet.")
+    ds = load_dataset(run.config.dataset)
+    v = {x.name: x for x in M.variants(ds.shape[0], len(ds.classes))}[run.config.variant]
+    net = M.build(v, ds.shape[0], len(ds.classes), run.seed)
+    net.load_state_dict(run.state_dict, strict=True)
+    return net.eval().requires_grad_(False)

@@ -152,6 +152,13 @@ def test_same_seed_same_curves_different_seeds_differ(registry):
     assert curve(a0) == curve(b0) and len(a0.history) == 3
     assert curve(a0) != curve(a1)
     assert all(r.state == "done" for r in job.runs) and a0.noise_acc and len(a0.noise_acc) == len(P.NOISE_LEVELS)
+    # the trained weights come back as a fresh network that scores what the run recorded
+    from resnext_viz.train.evidence import trained_net
+
+    net = trained_net(a0)
+    ds = R.load_dataset("digits")
+    _, acc = P.accuracy(net, torch.from_numpy(ds.x_test), torch.from_numpy(ds.y_test))
+    assert acc == a0.history[-1].test_acc and not any(p.requires_grad for p in net.parameters())
 
 
 def test_default_nets_reach_85_percent_on_digits(registry):
