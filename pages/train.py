@@ -19,14 +19,15 @@ with ui.controls(ui.TRAIN_FIELDS):
     preset = st.segmented_control("Experiment", list(ui.PRESET_LABELS), persist_state="session", key="train_preset",
                                   required=True, format_func=ui.PRESET_LABELS.get, on_change=ui.apply_preset)
     c1, c2, c3 = st.columns([2, 1, 1])
-    dataset = c1.selectbox("Data set", ["digits", "gratings"], persist_state="session", key="train_dataset",
-                           format_func={"digits": "Digits (8×8, 1,797 real images, bundled with scikit-learn)",
-                                        "gratings": "Colour gratings (16×16, made here from a seed)"}.get)
+    dataset = c1.selectbox("Data set", list(ui.DATASET_LABELS), persist_state="session", key="train_dataset",
+                           format_func=ui.DATASET_LABELS.get)
     with c2:
         epochs = ui.number(f["train_epochs"], label="Epochs")
     with c3:
         seeds = ui.number(f["train_seeds"], label="Seeds per variant")
 
+if dataset == "cifar10" and not ui.cifar_ready():
+    st.stop()
 try:
     exp = ui.train_experiment(preset, dataset, epochs, seeds)
 except ValueError as e:

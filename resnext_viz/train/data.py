@@ -227,7 +227,21 @@ def read_cifar_archive(path: Path, limit: int | None = None) -> Dataset:
                    names or tuple(str(i) for i in range(10)), "CIFAR-10 (Krizhevsky 2009), downloaded and hash-checked")
 
 
-def cifar10(progress: Progress | None = None, limit: int | None = 5000, opener: Callable = urlopen) -> Dataset:
+CIFAR_LIMIT = 5000  # images of each split the lab trains on: a CPU epoch of the full 50,000 takes minutes
+
+
+def cifar_path() -> Path:
+    """Return where the CIFAR-10 archive is cached."""
+    return cache_dir() / "cifar-10-python.tar.gz"
+
+
+def cifar_cached() -> bool:
+    """Return True when the archive is in the cache at its published size (the hash is checked when it arrives)."""
+    p = cifar_path()
+    return p.is_file() and p.stat().st_size == CIFAR_BYTES
+
+
+def cifar10(progress: Progress | None = None, limit: int | None = CIFAR_LIMIT, opener: Callable = urlopen) -> Dataset:
     """Return CIFAR-10 (the first `limit` images of each split), downloading the archive once into cache_dir()."""
-    path = download(CIFAR_URL, cache_dir() / "cifar-10-python.tar.gz", CIFAR_MD5, "md5", progress, opener)
+    path = download(CIFAR_URL, cifar_path(), CIFAR_MD5, "md5", progress, opener)
     return read_cifar_archive(path, limit)

@@ -85,14 +85,16 @@ PRESETS = {
 def estimate_seconds(exp: Experiment) -> float:
     """Return the estimated CPU seconds of every run of `exp` (from the data set's size; no work done)."""
     # (training images, H·W): cost follows the feature maps, which the stem makes 32 channels whatever the input
-    images, pixels = {"digits": (1438, 64), "gratings": (960, 256)}.get(exp.dataset, (5000, 1024))
+    images, pixels = {"digits": (1438, 64), "gratings": (960, 256)}.get(exp.dataset, (D.CIFAR_LIMIT, 1024))
     return len(exp.keys()) * exp.epochs * images * pixels * COST_PER_IMAGE_PIXEL
 
 
 def check(exp: Experiment) -> None:
     """Raise ValueError with a sentence the learner can act on if any input of `exp` is out of bounds."""
     if exp.dataset not in (*D.DATASETS, "cifar10"):
-        raise ValueError(f"unknown data set '{exp.dataset}'; choose {', '.join(D.DATASETS)}.")
+        raise ValueError(f"unknown data set '{exp.dataset}'; choose {', '.join(D.DATASETS)} or cifar10.")
+    if exp.dataset == "cifar10" and not D.cifar_cached():
+        raise ValueError("CIFAR-10 is not downloaded yet: download it first (about 170 MB, once).")
     known = {v.name for v in M.variants()}
     if not exp.variants or any(v not in known for v in exp.variants):
         raise ValueError(f"variants must be some of {', '.join(sorted(known))}.")
@@ -197,7 +199,12 @@ _DATA: dict[str, D.Dataset] = {}
 def load_dataset(name: str) -> D.Dataset:
     """Return a data set, loaded once per process."""
     if name not in _DATA:
-        _DATA[name] = D.cifar10() if name == "cifar10" else D.load(name)
+        if name == "cifar10":
+            if not D.cifar_cached():
+                raise ValueError("CIFAR-10 is not downloaded yet: download it first (about 170 MB, once).")
+            _DATA[name] = D.read_cifar_archive(D.cifar_path(), D.CIFAR_LIMIT)
+        else:
+            _DATA[name] = D.load(name)
     return _DATA[name]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import streamlit as st
@@ -17,7 +18,7 @@ from resnext_viz.train.probes import NOISE_LEVELS
 from .state import Field, url_state
 from .widgets import figure, table
 
-__all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "warm_training", "train_experiment", "apply_preset", "param_records",
+__all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "DATASET_LABELS", "cifar_ready", "warm_training", "train_experiment", "apply_preset", "param_records",
            "train_buttons", "train_live", "REGISTRY"]
 
 REGISTRY = R.REGISTRY
@@ -25,10 +26,12 @@ POLL_S = 1.0  # how often the live panel reads the worker's progress while it tr
 _FIGURES: dict[tuple, object] = {}  # (experiment, figure, epochs done, runs finished) -> figure: one build per new epoch
 MAX_FIGURES = 64
 PRESET_LABELS = {"default": "Dense vs grouped", "memorise": "Memorise shuffled labels", "lr_sweep": "Learning-rate sweep"}
-DATASET_LABELS = {"digits": "Digits (8×8, 1,797 real images)", "gratings": "Colour gratings (16×16, made here)"}
+DATASET_LABELS = {"digits": "Digits (8×8, 1,797 real images, bundled with scikit-learn)",
+                  "gratings": "Colour gratings (16×16, made here from a seed)",
+                  "cifar10": f"CIFAR-10 (32×32, the first {D.CIFAR_LIMIT:,} of each split; one download)"}
 TRAIN_FIELDS = [
     Field("train_preset", "preset", "default", label="experiment", options=tuple(R.PRESETS)),
-    Field("train_dataset", "dataset", "digits", label="data set", options=D.DATASETS),
+    Field("train_dataset", "dataset", "digits", label="data set", options=(*D.DATASETS, "cifar10")),
     Field("train_epochs", "epochs", R.PRESETS["default"].epochs, *R.BOUNDS["epochs"], label="epochs"),
     Field("train_seeds", "seeds", len(R.PRESETS["default"].seeds), *R.BOUNDS["seeds"], label="seeds"),
 ]
@@ -44,6 +47,33 @@ def _warm_thread() -> threading.Thread:
 def warm_training() -> None:
     """Load the digits and pay torch's one-off costs in the background, once per process (the page opens first)."""
     _warm_thread()
+
+
+def cifar_ready() -> bool:
+    """Draw CIFAR-10's one download (or why it cannot be had) until the archive is cached; return True once it is."""
+    if D.cifar_cached():
+        return True
+    st.info(f"CIFAR-10 is not on this server yet: one download of {D.CIFAR_BYTES / 1e6:.0f} MB from its authors' "
+            f"site, checked against their published MD5 and kept in `{D.cache_dir()}`. The digits and the gratings "
+            "need no network.", icon=":material/download:")
+    if os.environ.get(D.OFFLINE_ENV) == "1":
+        st.warning(f"Offline mode ({D.OFFLINE_ENV}=1): no download is tried. Choose the digits or the gratings.",
+                   icon=":material/cloud_off:")
+        return False
+    if st.button("Download CIFAR-10", icon=":material/download:", key="train_cifar_download"):
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int | None) -> None:
+            whole = total or D.CIFAR_BYTES
+            bar.progress(min(1.0, done / whole), text=f"{done / 1e6:.0f} of {whole / 1e6:.0f} MB")
+
+        try:
+            D.download(D.CIFAR_URL, D.cifar_path(), D.CIFAR_MD5, "md5", progress)
+        except D.DownloadUnavailable as e:
+            st.error(f"CIFAR-10 could not be downloaded: {e}", icon=":material/cloud_off:")
+            return False
+        st.rerun()
+    return False
 
 
 def apply_preset() -> None:

@@ -137,3 +137,14 @@ def test_the_probe_presets_run_and_draw(preset, chart_at_least):
     assert job is not None and job.done and all(r.state == "done" for r in job.runs)
     if preset == "memorise":  # shuffled labels: nothing to learn about the test set
         assert all(r.history[-1].test_acc < 0.3 for r in job.runs)
+
+
+def test_cifar_offline_says_so_and_the_bundled_sets_still_work(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESNEXT_VIZ_OFFLINE", "1")
+    monkeypatch.setenv("RESNEXT_VIZ_DATA", str(tmp_path))
+    at = run_page(TRAIN, {"dataset": "cifar10"})
+    assert not at.exception and not at.error
+    assert "not on this server yet" in at.info[0].value and "Offline mode" in at.warning[0].value
+    assert not at.dataframe  # no networks table, no Run, before the data exists
+    at.selectbox(key="train_dataset").set_value("gratings").run()
+    assert not at.exception and len(at.dataframe[0].value) == 3

@@ -260,3 +260,10 @@ def test_group_grad_norms_match_the_gradient_slices():
     assert len(norms) == 8
     assert norms == pytest.approx([float(w[i * 4:(i + 1) * 4].norm()) for i in range(8)])
     assert np.isclose(np.sqrt(np.sum(np.square(norms))), float(w.norm()))
+
+
+def test_cifar_is_refused_before_work_until_downloaded(registry, monkeypatch, tmp_path):
+    monkeypatch.setenv(D.CACHE_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="not downloaded yet"):
+        registry.request(R.experiment(dataset="cifar10", seeds=(0,), epochs=1))
+    assert registry.jobs == {} and D.cifar_path() == tmp_path / "cifar-10-python.tar.gz"
