@@ -68,23 +68,24 @@ def claim_rows(measured: C.Measurements) -> list[C.Verdict]:
             if v.source:
                 kind = "cited" if v.claim.kind == "cited" else f"{kind}; cited"
             st.markdown(f"{v.evidence}")
-            foot = st.columns([2, 2, 1.2])
+            foot = st.columns([1.7, 1.8, 1.2])
             foot[0].caption(f"Evidence: {kind}" + (f" — {v.source}" if v.source else ""))
             with foot[1]:
                 _link(v.claim)
             if v.pending and v.claim.experiment:
                 job = R.REGISTRY.job(R.experiment(v.claim.experiment))
                 if job is not None and not job.done:
-                    foot[2].caption("Training now…")
+                    foot[2].caption("Training now: watch it on Train it yourself; this row updates when the page reruns.")
                 else:
                     foot[2].button(f"Run {ui_name(v.claim.experiment)}", key=f"claims_run_{v.claim.key}",
+                                   help=f"Start the {C.PRESET_NAMES[v.claim.experiment]} experiment here (shared).",
                                    on_click=_run_preset, args=(v.claim.experiment,), icon=":material/play_arrow:")
     return rows
 
 
 def ui_name(preset: str) -> str:
-    """Return a preset's name for a button."""
-    return C.PRESET_NAMES[preset].lower()
+    """Return a preset's short name for a button."""
+    return {"default": "dense vs grouped", "memorise": "memorisation", "lr_sweep": "LR sweep"}[preset]
 
 
 def measurements_now(interference: tuple[bool, bool] | None) -> C.Measurements:
