@@ -18,8 +18,8 @@ from resnext_viz.train.probes import NOISE_LEVELS
 from .state import Field, url_state
 from .widgets import figure, table
 
-__all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "DATASET_LABELS", "cifar_ready", "warm_training", "train_experiment", "apply_preset", "param_records",
-           "train_buttons", "train_live", "REGISTRY"]
+__all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "DATASET_LABELS", "cifar_ready", "warm_training", "train_experiment",
+           "apply_preset", "param_records", "train_buttons", "train_live", "REGISTRY"]
 
 REGISTRY = R.REGISTRY
 POLL_S = 1.0  # how often the live panel reads the worker's progress while it trains
