@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         Row(f"default experiment ({n} runs × {exp.epochs} epochs, digits), wall", statistics.median(walls), "s",
             WALL_TARGET_S, note=f"issue 12; median of {len(walls)}; {note}"),
         Row("  CPU time it used (all threads of the process)", statistics.median(cpus), "s",
-            note="about the wall time on an idle machine: the worker runs one CPU thread; the 50 ms sampler is idle"),
+            note="the work itself: one worker thread, so the wall time cannot be lower; other programs add wall time"),
         Row("  time to the first curve point (first trained epoch)", statistics.median(firsts), "s",
             FIRST_POINT_TARGET_S, note="issue 12"),
         Row("  RSS while training (peak of 50 ms samples)", max(peaks), "MB",
