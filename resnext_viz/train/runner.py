@@ -30,6 +30,7 @@ from resnext_viz.train import probes as P
 MAX_SECONDS_ENV = "RESNEXT_VIZ_MAX_TRAIN_SECONDS"
 BOUNDS = {"epochs": (1, 40), "seeds": (1, 5), "lr": (0.001, 2.0), "batch": (8, 512)}
 MAX_RUNS_KEPT = 300  # finished runs kept for later visitors; the oldest go first
+MAX_JOBS_KEPT = 60  # finished jobs kept (each holds its runs); the oldest go first
 TRAIN_EVAL_IMAGES = 512  # training images (the same fixed ones each epoch) that train loss and accuracy are measured on
 PROBE_IMAGES = 128  # test images the group-similarity probe looks at each epoch
 # CPU seconds per image per pixel per epoch (forward + backward + evaluation), measured on this
@@ -380,9 +381,13 @@ class Registry:
             return [j.thread for j in self.jobs.values() if j.alive]
 
     def _evict(self) -> None:
+        """Forget the oldest finished runs and jobs past the bounds (a job would otherwise keep its runs alive)."""
         done = [k for k, r in self.runs.items() if r.state == "done"]
         for k in done[:max(0, len(self.runs) - MAX_RUNS_KEPT)]:
             del self.runs[k]
+        finished = [e for e, j in self.jobs.items() if j.done and not j.alive]
+        for e in finished[:max(0, len(self.jobs) - MAX_JOBS_KEPT)]:
+            del self.jobs[e]
 
     def clear(self) -> None:
         """Forget every run and job (tests); stops what is training first."""

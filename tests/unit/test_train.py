@@ -267,3 +267,11 @@ def test_cifar_is_refused_before_work_until_downloaded(registry, monkeypatch, tm
     with pytest.raises(ValueError, match="not downloaded yet"):
         registry.request(R.experiment(dataset="cifar10", seeds=(0,), epochs=1))
     assert registry.jobs == {} and D.cifar_path() == tmp_path / "cifar-10-python.tar.gz"
+
+
+def test_finished_jobs_and_runs_are_bounded(registry, monkeypatch):
+    monkeypatch.setattr(R, "MAX_JOBS_KEPT", 2)
+    for seed in range(4):
+        registry.request(_tiny(seeds=(seed,)), start=False).stop()
+    assert len(registry.jobs) <= 3  # the bound is applied as each new job arrives
+    assert registry.job(_tiny(seeds=(3,))) is not None and registry.job(_tiny(seeds=(0,))) is None
