@@ -10,8 +10,8 @@ ui.warm_training()
 st.title("Train it yourself")
 st.markdown("Claims about what grouping does to *training* can be tested. Here three small ResNeXt-style networks "
             "(the app's own bottleneck block, two blocks deep) learn the same data from several seeds: a dense one "
-            "(C = 1), a grouped one with **the same number of parameters** (C = 8, the solver picks d, as in the "
-            "ResNeXt paper's Table 2) and a grouped one with **the same width** (fewer parameters, the seed "
+            "(C = 1), a grouped one with **the same number of parameters** within 2 % (C = 8, the solver picks d, as "
+            "in the ResNeXt paper's Table 2) and a grouped one with **the same width** (fewer parameters, the seed "
             "article's view). Every curve is the mean over seeds, with the range shaded.")
 
 f = {x.key: x for x in ui.TRAIN_FIELDS}

@@ -65,6 +65,8 @@ def compare(claimed: Interval, other: Interval, what: str, claim_says_higher: bo
         return HOLDS, evidence + " The intervals do not overlap."
     if side < 0:
         return CONTRADICTED, evidence + " The intervals do not overlap, in the other direction."
+    if min(claimed.n, other.n) < 2:
+        return NOT_SUPPORTED, evidence + " With one seed there is no interval, so no verdict: run 2 seeds or more."
     return NOT_SUPPORTED, evidence + " The intervals overlap: at this size the run cannot tell them apart."
 
 

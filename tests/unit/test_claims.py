@@ -71,6 +71,12 @@ def test_separated_intervals_hold_or_contradict_by_direction():
     assert worse["generalisation"].verdict == C.CONTRADICTED
 
 
+def test_a_single_seed_gives_no_verdict_and_says_why():
+    v = _by_key(_m(test_acc={"dense": [0.5], "grouped": [0.99], "grouped_thin": [0.98]}))
+    assert v["generalisation"].verdict == C.NOT_SUPPORTED and "one seed there is no interval" in \
+        v["generalisation"].evidence
+
+
 def test_diversity_holds_only_with_a_caveat_and_cites_its_baseline():
     v = _by_key(_m(cka={"dense": [0.8, 0.81, 0.82], "grouped": [0.5, 0.52, 0.51]},
                    cka_init={"dense": [0.9, 0.9, 0.9], "grouped": [0.7, 0.71, 0.72]}))
