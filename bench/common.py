@@ -67,6 +67,8 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/group_features.py", "group_features", ("radio", "feat_page", (2, 1)), None, "issue 4"),
     PageSpec("pages/gradients.py", "gradients", ("selectbox", "grad_group", (1, 0)), None, "issue 4"),
     PageSpec("pages/performance_lab.py", "performance_lab", ("number_input", "lab_batch", (1, 2)), None, "issue 5"),
+    PageSpec("pages/train.py", "train", ("number_input", "train_epochs", (7, 8)), None, "issue 12"),
+    PageSpec("pages/claims.py", "claims", ("number_input", "claims_group", (1, 0)), None, "issue 12"),
 ]
 
 

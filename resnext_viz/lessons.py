@@ -61,6 +61,12 @@ LESSONS: tuple[Lesson, ...] = (
             "grouping gives (on other groups' inputs), and why a class score still reaches every group."),
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
+    _lesson("train", "Train it yourself", "model_training", "Claims on trial",
+            "Train dense and grouped networks here, several seeds each, and watch accuracy, loss and the "
+            "generalisation gap with their spread."),
+    _lesson("claims", "The article's claims, on trial", "gavel", "Claims on trial",
+            "Every claim of the article this app answers, with a verdict computed from a run here, checked "
+            "exactly, or cited, and a link to the view that shows it."),
 )
 # The guided lesson: first on Home, alone in its navigation section.
 LESSONS = (_lesson("lesson", "Lesson", "school", "Guided lesson",

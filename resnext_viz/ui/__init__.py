@@ -9,8 +9,8 @@ re-exported). Rules kept here so every page follows them:
   mutated.
 
 Modules: state (URL state, routing, action requests), widgets (figures, tables, export,
-device picker, plain errors), conv, blocks, inside, lab, mechanics (each lesson family's controls
-and cached calls), lesson (the guided lesson's step, timeline, exercise and downloads).
+device picker, plain errors), conv, blocks, inside, lab, mechanics, train, claims (each lesson
+family's controls and cached calls), lesson (the guided lesson's step, timeline, exercise and downloads).
 """
 
 from .state import *  # noqa: F401,F403
@@ -22,3 +22,6 @@ from .inside import _blocks_code, _image_model  # noqa: F401  (benchmarks and te
 from .lab import *  # noqa: F401,F403
 from .mechanics import *  # noqa: F401,F403
 from .lesson import *  # noqa: F401,F403
+from .train import *  # noqa: F401,F403
+from .claims import *  # noqa: F401,F403
+from . import claims  # noqa: F401  (the claims page reads CHECK_IMAGES)

@@ -87,9 +87,9 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
 
-def figure(fig: go.Figure, name: str, key: str) -> None:
-    """Show a figure full width with its export menu under it."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
+    """Show a figure full width (with `alt` text for screen readers, if given) and its export menu under it."""
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", alt=alt)
     export_menu(fig, name, key)
 
 

@@ -1,0 +1,40 @@
+"""The training lab's figures by structure: one mean line and one band per variant and panel, legends, bounds."""
+
+from __future__ import annotations
+
+from resnext_viz.train import figures as tf
+
+S = {"dense": {"test_acc": [[0.1, 0.5, 0.9], [0.1, 0.6, 0.8]], "train_acc": [[0.1, 0.6, 1.0], [0.1, 0.7, 0.9]],
+               "test_loss": [[2.3, 1.0, 0.3], [2.3, 1.1, 0.4]], "gap": [[0, 0.1, 0.1], [0, 0.1, 0.1]]},
+     "grouped": {"test_acc": [[0.1, 0.4]], "train_acc": [[0.1, 0.5]], "test_loss": [[2.3, 1.2]], "gap": [[0, 0.1]]}}
+
+
+def test_training_curves_mean_and_band_per_variant_and_panel():
+    fig = tf.training_curves(S)
+    means = [t for t in fig.data if t.showlegend is not False and t.mode == "lines+markers"]
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(means) == 2  # one legend entry per variant
+    assert len(bands) == 2 * 4  # test acc, loss, gap and the dotted train accuracy, per variant
+    dense_test = next(t for t in fig.data if t.name == "dense" and t.xaxis == "x")
+    assert [round(v, 9) for v in dense_test.y] == [0.1, 0.55, 0.85] and list(dense_test.x) == [0, 1, 2]
+    band = next(t for t in bands if t.legendgroup == "dense" and t.xaxis == "x")
+    assert list(band.y) == [0.1, 0.6, 0.9, 0.8, 0.5, 0.1]  # max forward, min back
+    assert all(b.mode == "lines" for b in bands)  # no stray markers on the band outline
+    assert fig.layout.meta["variants"] == ["dense", "grouped"] and fig.layout.showlegend
+
+
+def test_grad_norms_one_line_per_group_and_short_panel_titles():
+    fig = tf.grad_norms({"dense (C = 1, d = 16)": [[1.0] * 8, [0.5] * 8],
+                         "grouped (C = 8, d = 4), matched parameters": [[0.2] * 8, [0.1] * 8]})
+    assert len(fig.data) == 16 and sum(bool(t.showlegend) for t in fig.data) == 8
+    assert [a.text for a in fig.layout.annotations] == ["dense (C = 1, d = 16)", "grouped (C = 8, d = 4)"]
+
+
+def test_similarity_noise_and_lr_figures():
+    bars = tf.similarity_bars([("a", 0.5, 0.4, 0.6), ("b", 0.3, 0.3, 0.3)])
+    assert [round(v, 6) for v in bars.data[0].error_y.array] == [0.1, 0.0]
+    noise = tf.noise_curves((0.0, 0.5), {"dense": [[0.9, 0.5], [0.8, 0.3]]})
+    assert [round(v, 6) for v in noise.data[1].y] == [0.85, 0.4]
+    lr = tf.lr_sweep({"dense": {0.1: [0.9, 0.8], 1.0: [0.1, 0.2]}})
+    assert lr.layout.xaxis.type == "log" and [round(v, 6) for v in lr.data[0].y] == [0.85, 0.15]
+    assert len(lr.data[1].x) == 4
