@@ -52,6 +52,9 @@ LESSONS: tuple[Lesson, ...] = (
             "grouping gives (on other groups' inputs), and why a class score still reaches every group."),
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
+    _lesson("teacher", "Teacher's link builder", "school", "For teachers",
+            "Build a short link to one view (preset, hidden controls, presentation mode, theme), its QR code and a "
+            "printable tips sheet."),
 )
 CONV_LESSONS = ("parameters", "connectivity")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
 

@@ -167,8 +167,12 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
     cv.draw_on(fig)
     fig.update_xaxes(visible=False, range=[0, 1], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.04, 1.0], fixedrange=True)
+    alt = (f"The same ResNeXt block drawn three ways, {c_in} channels in and {c_out} out: (a) {C} branches of "
+           f"1×1 {c_in}→{d}, 3×3 {d}→{d} and 1×1 {d}→{c_out}, summed; (b) the branches' 3×3 outputs concatenated "
+           f"into one 1×1 {C * d}→{c_out}; (c) 1×1 {c_in}→{C * d}, one 3×3 convolution with groups = {C}, and "
+           f"1×1 {C * d}→{c_out}.")
     return base_layout(fig, f"One block, three ways: C = {C} paths of width d = {d}", 520,
-                       {"figure": "forms_diagram", "C": C, "drawn": len(shown)})
+                       {"figure": "forms_diagram", "C": C, "drawn": len(shown)}, alt=alt)
 
 
 def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dict[str, str]) -> go.Figure:

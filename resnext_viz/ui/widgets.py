@@ -13,7 +13,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from resnext_viz import export as ex
+from resnext_viz import plotting
 
+from .present import current_view, reduced_motion
 from .state import Field, seed, show_notices, sync_url
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
@@ -31,7 +33,7 @@ def browser_path() -> str | None:
 
 def _export_bytes(fig: go.Figure, fmt: str) -> bytes:
     try:
-        return ex.export(fig, fmt)
+        return ex.export(plotting.style(go.Figure(fig), "light"), fmt)  # on white for slides, whatever the theme
     except ex.ExportUnavailable as e:  # shown as the file's content rather than a broken download
         return str(e).encode("utf-8")
 
@@ -87,10 +89,26 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
 
-def figure(fig: go.Figure, name: str, key: str) -> None:
-    """Show a figure full width with its export menu under it."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
-    export_menu(fig, name, key)
+def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
+    """Show a figure full width in this run's theme, with its alt sentence, export menu and data table.
+
+    The alt text is `alt`, else the builder's fig.layout.meta['alt'], else one derived from the
+    title and the traces' values (plotting.alt_text); a figure that yields none is refused.
+    """
+    view = current_view()
+    plotting.style(fig, view.profile, view.present)
+    if reduced_motion():
+        plotting.reduce_motion(fig)
+    text = (alt or plotting.alt_text(fig)).strip()
+    if not text:
+        raise ValueError(f"figure '{name}' has no alt text: set fig.layout.meta['alt'] in its builder")
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)
+    if not view.hides("export"):
+        export_menu(fig, name, key)
+    with st.expander("Data table", icon=":material/table:"):
+        st.caption(text)
+        rows = plotting.data_records(fig)
+        table(rows) if rows else st.caption("This figure draws shapes only; its numbers are in the text above.")
 
 
 # ---------------------------------------------------------------- torch, loaded in the background
