@@ -108,9 +108,24 @@ def view_controls(view: View) -> None:
 
 
 MOTION_COOKIE = "resnext_viz_reduced_motion"
-_MOTION_JS = (f"<script>document.cookie = '{MOTION_COOKIE}=' + "
-              "(window.matchMedia('(prefers-reduced-motion: reduce)').matches ? '1' : '0') + "
-              "'; path=/; SameSite=Lax';</script>")
+KEPT_IN_LINKS = ("present", "theme", "hide")
+# Runs in the page once: (1) tells the server the viewer's reduced-motion preference (a cookie); (2) a plain link
+# to another page of the app (a markdown link reloads the page, a new session) keeps present / theme / hide.
+_PAGE_JS = f"""<script>(function () {{
+  document.cookie = "{MOTION_COOKIE}=" + (matchMedia("(prefers-reduced-motion: reduce)").matches ? "1" : "0")
+    + "; path=/; SameSite=Lax";
+  if (window.__resnextVizLinks) return;
+  window.__resnextVizLinks = true;
+  document.addEventListener("click", function (e) {{
+    const a = e.target.closest && e.target.closest("a[href]");
+    if (!a) return;
+    const u = new URL(a.getAttribute("href"), location.href);
+    if (u.origin !== location.origin) return;
+    const here = new URLSearchParams(location.search);
+    for (const k of {list(KEPT_IN_LINKS)}) if (here.has(k) && !u.searchParams.has(k)) u.searchParams.set(k, here.get(k));
+    a.setAttribute("href", u.pathname + u.search + u.hash);
+  }}, true);
+}})();</script>"""
 
 
 def reduced_motion() -> bool:
@@ -124,10 +139,10 @@ def reduced_motion() -> bool:
 
 
 def inject(view: View) -> None:
-    """Add this run's CSS to the page (a style-only st.html takes no space), and the reduced-motion probe."""
+    """Add this run's CSS to the page (a style-only st.html takes no space), and the page script (_PAGE_JS)."""
     st.html(f"<style>{view_css(view)}</style>")
     with st.sidebar:  # present even when hidden by CSS; runs once per page load
-        st.html(_MOTION_JS, unsafe_allow_javascript=True, width=1)
+        st.html(_PAGE_JS, unsafe_allow_javascript=True, width=1)
 
 
 # ---------------------------------------------------------------- CSS
@@ -167,6 +182,9 @@ def _theme_css(t: Theme) -> str:
 [data-testid="stApp"] [data-testid="stNumberInputStepDown"], [data-testid="stApp"] [data-testid="stNumberInputStepUp"] {{
   background: {t.surface} !important; color: {t.text} !important; }}
 [data-testid="stApp"] [data-testid="stCode"] pre {{ background: {t.surface} !important; }}
+[data-testid="stApp"] :is([data-baseweb="input"], [data-baseweb="select"] > div, [data-baseweb="textarea"]) {{
+  border: {2 if t.name == "contrast" else 1}px solid {t.border} !important; }}
+[data-testid="stSidebar"] {{ border-right: 1px solid {t.border} !important; }}
 """
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from resnext_viz import export as ex
 from resnext_viz import plotting
+from resnext_viz.palette import GROUP_COLORS
 
 from .present import current_view, reduced_motion
 from .state import Field, seed, show_notices, sync_url
@@ -103,6 +104,10 @@ def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
     if not text:
         raise ValueError(f"figure '{name}' has no alt text: set fig.layout.meta['alt'] in its builder")
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)
+    groups = (fig.layout.meta or {}).get("groups") if isinstance(fig.layout.meta, dict) else None
+    if isinstance(groups, int) and groups > len(GROUP_COLORS):
+        st.caption(f"Colours repeat every {len(GROUP_COLORS)} groups (group {len(GROUP_COLORS)} has group 0's "
+                   "colour, and so on); the numbers on the figure and its hover text name each group.")
     if not view.hides("export"):
         export_menu(fig, name, key)
     with st.expander("Data table", icon=":material/table:"):
