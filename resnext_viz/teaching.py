@@ -97,10 +97,12 @@ def qr(url: str) -> segno.QRCode:
     return segno.make(url, error="m", micro=False)
 
 
-def qr_svg(url: str, scale: int = 8) -> bytes:
-    """Return the URL's QR code as an SVG file (black on white, 4-module quiet zone)."""
+def qr_svg(url: str, scale: int = 8, sized: bool = True) -> bytes:
+    """Return the URL's QR code as an SVG file (black on white, 4-module quiet zone); sized=False leaves out
+    width and height (a viewBox only), so CSS can scale it."""
     buf = io.BytesIO()
-    qr(url).save(buf, kind="svg", scale=scale, border=4, dark="#000000", light="#FFFFFF", xmldecl=True)
+    qr(url).save(buf, kind="svg", scale=scale, border=4, dark="#000000", light="#FFFFFF", xmldecl=True,
+                 omitsize=not sized)
     return buf.getvalue()
 
 
@@ -128,7 +130,7 @@ def lesson_steps() -> list[tuple[str, str]]:
 def tips_html(link: TeacherLink, title: str, blurb: str) -> str:
     """Return a one-page printable HTML sheet for a link: what the view shows, questions, the URL parameters."""
     url = link.url()
-    svg = qr_svg(url, scale=4).decode("utf-8").split("?>", 1)[-1]
+    svg = qr_svg(url, scale=4, sized=False).decode("utf-8").split("?>", 1)[-1]
     params = link.params()
     used = [PARAMS_EXPLAINED[k] for k in PARAMS_EXPLAINED if k in params]
     values = [f"{k}={v}" for k, v in params.items() if k not in PARAMS_EXPLAINED]
@@ -143,7 +145,7 @@ background: #fff; max-width: 180mm; margin: auto; font-size: 11pt; line-height: 
 h1 {{ font-size: 18pt; margin: 0 0 4pt; }} h2 {{ font-size: 12pt; margin: 12pt 0 4pt; }}
 .top {{ display: flex; gap: 12pt; align-items: flex-start; }} .qr svg {{ width: 42mm; height: 42mm; }}
 code {{ word-break: break-all; font-size: 9.5pt; }}</style></head><body>
-<div class="top"><div><h1>{html.escape(title)}</h1><p>{html.escape(blurb)}</p>
+<div class="top"><div><h1>Teacher tips: {html.escape(title)}</h1><p>{html.escape(blurb)}</p>
 <p><b>Link:</b> <code>{html.escape(url)}</code></p></div><div class="qr">{svg}</div></div>
 <h2>Questions to ask</h2><ol>{qs or "<li>What changes when you change one number?</li>"}</ol>
 <h2>URL parameters in this link</h2><ul>{li}</ul>

@@ -214,7 +214,7 @@ html {{ font-size: {round(16 * PRESENT_SCALE)}px !important; }}
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
 [data-testid="stMainBlockContainer"] {{ padding: 12px 28px 24px 28px !important; max-width: 100% !important; }}
 [data-testid="stApp"] h1 {{ padding-top: 0 !important; }}
-.st-key-view_present_off {{ position: fixed; top: 6px; right: 12px; z-index: 1000; width: auto !important; }}
+.st-key-view_present_off {{ position: fixed; bottom: 10px; right: 14px; z-index: 1000; width: auto !important; }}
 [data-testid="stApp"] {{ line-height: 1.5; }}
 """)
     return "".join(css)
