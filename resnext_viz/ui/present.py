@@ -122,7 +122,8 @@ _PAGE_JS = f"""<script>(function () {{
     const u = new URL(a.getAttribute("href"), location.href);
     if (u.origin !== location.origin) return;
     const here = new URLSearchParams(location.search);
-    for (const k of {list(KEPT_IN_LINKS)}) if (here.has(k) && !u.searchParams.has(k)) u.searchParams.set(k, here.get(k));
+    for (const k of {list(KEPT_IN_LINKS)})
+      if (here.has(k) && !u.searchParams.has(k)) u.searchParams.set(k, here.get(k));
     a.setAttribute("href", u.pathname + u.search + u.hash);
   }}, true);
 }})();</script>"""
@@ -176,10 +177,14 @@ def _theme_css(t: Theme) -> str:
   background: {t.surface} !important; color: {t.text} !important; border-color: {t.border} !important; }}
 [data-testid="stApp"] :is([data-testid="stExpander"] details, [data-testid="stPopover"] button,
   [data-testid^="stBaseButton"]) {{ border-color: {t.border} !important; }}
-[data-testid="stApp"] [data-testid^="stBaseButton-secondary"],
-[data-testid="stApp"] [data-testid="stPopover"] button {{ background: {t.surface} !important;
-  color: {t.text} !important; }}
-[data-testid="stApp"] [data-testid="stNumberInputStepDown"], [data-testid="stApp"] [data-testid="stNumberInputStepUp"] {{
+[data-testid="stApp"] :is([data-testid^="stBaseButton-secondary"],
+  [data-testid="stButtonGroup"] [role="radiogroup"] button, [data-testid="stPopover"] button) {{
+  background: {t.surface} !important; color: {t.text} !important; border-color: {t.border} !important; }}
+[data-testid="stApp"] :is([data-baseweb="tag"], [data-tag]) {{ background: {t.text} !important; }}
+[data-testid="stApp"] :is([data-baseweb="tag"], [data-tag]) * {{ color: {t.background} !important; }}
+[data-testid="stApp"] [data-testid="stButtonGroup"] button[data-selected="true"] {{
+  border: 2px solid {t.link} !important; font-weight: 600; }}
+[data-testid="stApp"] :is([data-testid="stNumberInputStepDown"], [data-testid="stNumberInputStepUp"]) {{
   background: {t.surface} !important; color: {t.text} !important; }}
 [data-testid="stApp"] [data-testid="stCode"] pre {{ background: {t.surface} !important; }}
 [data-testid="stApp"] :is([data-baseweb="input"], [data-baseweb="select"] > div, [data-baseweb="textarea"]) {{

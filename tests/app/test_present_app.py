@@ -30,7 +30,7 @@ def test_present_theme_and_hide_survive_a_page_change_and_leaving_restores():
 def test_hidden_controls_still_follow_the_url():
     at = run_page(PARAMS, {"hide": "controls", "groups": "8"})
     assert not at.exception
-    assert at.number_input(key="conv_groups").value == 8       # the widget exists (hidden by CSS), with the link's value
+    assert at.number_input(key="conv_groups").value == 8  # the widget exists (hidden by CSS), with the link's value
     assert {m.label: m.value for m in at.metric}["Grouped weights (G = 8)"] == "9,216"
     at.query_params["groups"] = "16"
     at.run()

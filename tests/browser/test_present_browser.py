@@ -76,7 +76,8 @@ def test_hide_controls_hides_every_number_input_and_the_numbers_follow_the_url(s
 
 def test_keyboard_only_tab_to_groups_and_change_it(server, browser):
     page = _open(browser, f"{server}/parameters", 1280, 900)
-    on_groups = ("() => { const e = document.activeElement; const box = e && e.closest('[data-testid=\"stNumberInput\"]');"
+    on_groups = ("() => { const e = document.activeElement;"
+                 " const box = e && e.closest('[data-testid=\"stNumberInput\"]');"
                  " return !!box && e.tagName === 'INPUT' && box.innerText.startsWith('Groups'); }")
     for _ in range(80):
         page.keyboard.press("Tab")
