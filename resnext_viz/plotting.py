@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import plotly.graph_objects as go
 
 from resnext_viz.palette import GROUP_COLORS, mix
@@ -171,15 +172,19 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _numbers(values) -> list:
-    out = []
-    for v in values if values is not None else ():
-        try:
-            if v is not None and not isinstance(v, (str, bool)) and v == v:
-                out.append(float(v))
-        except TypeError:
-            pass
-    return out
+def _numbers(values) -> list[float]:
+    """Return the finite numbers in a trace's values (any nesting, e.g. a heatmap's rows); text is skipped."""
+    if values is None:
+        return []
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):  # text, or ragged rows: one by one
+        out: list[float] = []
+        for v in values:
+            out += _numbers(v) if isinstance(v, (list, tuple, np.ndarray)) else _numbers([v]) if not isinstance(
+                v, (str, bool, type(None))) else []
+        return out
+    return arr[np.isfinite(arr)].tolist()
 
 
 def alt_text(fig: go.Figure) -> str:
@@ -193,8 +198,6 @@ def alt_text(fig: go.Figure) -> str:
     for tr in fig.data[:6]:
         name = getattr(tr, "name", None) or tr.type
         vals = _numbers(getattr(tr, "z", None) if tr.type == "heatmap" else getattr(tr, "y", None))
-        if tr.type == "heatmap" and getattr(tr, "z", None) is not None:
-            vals = _numbers([v for row in tr.z for v in (row if hasattr(row, "__len__") else [row])])
         if vals:
             parts.append(f"{name}: {len(vals):,} values from {_fmt(min(vals))} to {_fmt(max(vals))}")
     if len(fig.data) > 6:

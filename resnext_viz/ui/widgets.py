@@ -111,9 +111,25 @@ def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
     if not view.hides("export"):
         export_menu(fig, name, key)
     with st.expander("Data table", icon=":material/table:"):
-        st.caption(text)
-        rows = plotting.data_records(fig)
-        table(rows) if rows else st.caption("This figure draws shapes only; its numbers are in the text above.")
+        data_table(fig, text)
+
+
+DATA_ROWS_SHOWN = 200  # the data table's rows; a static HTML table, which screen readers walk cell by cell
+
+
+def data_table(fig: go.Figure, alt: str) -> None:
+    """Show the figure's alt sentence and its plotted values as a static table (the first DATA_ROWS_SHOWN rows)."""
+    import pandas as pd
+
+    st.caption(alt)
+    rows = plotting.data_records(fig, most=DATA_ROWS_SHOWN + 1)
+    if not rows:
+        st.caption("This figure draws shapes only; its numbers are in the sentence above.")
+        return
+    if len(rows) > DATA_ROWS_SHOWN:
+        st.caption(f"The first {DATA_ROWS_SHOWN} values; the Export menu's HTML file holds them all.")
+    df = pd.DataFrame.from_records(rows[:DATA_ROWS_SHOWN]).astype(object)
+    st.table(df.where(df.notna(), "—"))
 
 
 # ---------------------------------------------------------------- torch, loaded in the background

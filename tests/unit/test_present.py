@@ -35,6 +35,8 @@ FIGURES = {
     "forms": lambda: fb.forms_diagram(256, 32, 4, 256),
     "forms_times": lambda: fb.forms_times({"a": (4.0, 5.0, 7.0), "c": (1.5, 1.8, 1.9)}, {"a": "(a)", "c": "(c)"}),
     "layers": lambda: fb.layer_breakdown(list(layer_table(BlockConfig()).rows)),
+    "feature_maps": lambda: ff.feature_maps(np.random.default_rng(0).random((32, 8, 8)), 8, range(8)),
+    "correlation": lambda: ff.correlation_heatmap(np.eye(16), 1, 16, 4, 0.5, 0.1),
     "energy": lambda: ff.group_energy_bars(np.arange(32, dtype=float), range(8, 16)),
     "grad_bars": lambda: ff.grad_norm_bars(np.r_[np.zeros(5), 2.5, np.zeros(26)], "t", "norm", "weight",
                                            target_group=5),
