@@ -193,6 +193,29 @@ def _theme_css(t: Theme) -> str:
 """
 
 
+@st.cache_resource(show_spinner=False)
+def _page_fields() -> dict[str, set[str]]:
+    """Return URL name -> widget keys of the Fields the page files make (read from their source, once), so
+    `hide=<name>` works on a page's very first run, before the page has made its Fields."""
+    import ast
+    from pathlib import Path
+
+    found: dict[str, set[str]] = {}
+    for path in (Path(__file__).resolve().parents[2] / "pages").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            args = [a.value for a in node.args[:2] if isinstance(a, ast.Constant)]
+            if name == "Field" and len(args) == 2 and all(isinstance(a, str) for a in args):
+                found.setdefault(args[1], set()).add(args[0])
+    return found
+
+
+def _keys(name: str) -> list[str]:
+    return sorted(FIELDS_BY_URL.get(name, set()) | _page_fields().get(name, set()))
+
+
 def view_css(view: View) -> str:
     """Return the page CSS for a View: focus rings and reduced motion always, then theme, hiding, presenting."""
     t = THEMES[view.profile]
@@ -202,7 +225,7 @@ def view_css(view: View) -> str:
   *, *::before, *::after {{ animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;
     transition-duration: 0.01ms !important; scroll-behavior: auto !important; }} }}
 """, _theme_css(t)]
-    hidden = [f".st-key-{key}" for name in sorted(view.hide) for key in sorted(FIELDS_BY_URL.get(name, ()))]
+    hidden = [f".st-key-{key}" for name in sorted(view.hide) for key in _keys(name)]
     if view.hides("controls"):
         css.append(_hide_controls_css())
     if view.hides("sidebar") or view.present:

@@ -155,6 +155,7 @@ def test_view_css_hides_what_the_link_names():
 
     css = ui.view_css(ui.View(hide=frozenset({"groups", "sidebar"})))
     assert ".st-key-conv_groups" in css and '[data-testid="stSidebar"]' in css
+    assert ".st-key-view_highlight" in ui.view_css(ui.View(hide=frozenset({"highlight"})))  # a page's own Field
     assert "stNumberInput" not in css and "font-size" not in css.split("@media")[0]
     present = ui.view_css(ui.View(present=True))
     assert '[data-testid="stSidebar"]' in present and f"font-size: {round(16 * plotting.PRESENT_SCALE)}px" in present
