@@ -190,6 +190,8 @@ def _theme_css(t: Theme) -> str:
 [data-testid="stApp"] :is([data-baseweb="input"], [data-baseweb="select"] > div, [data-baseweb="textarea"]) {{
   border: {2 if t.name == "contrast" else 1}px solid {t.border} !important; }}
 [data-testid="stSidebar"] {{ border-right: 1px solid {t.border} !important; }}
+[data-testid="stApp"] :is([data-testid="stAlertContainer"], [data-testid="stAlert"] > div) {{
+  background: {t.surface} !important; border: 1px solid {t.border} !important; }}
 """
 
 
