@@ -18,7 +18,8 @@ PACKAGE = ROOT / "resnext_viz"
 PURE = ("resnext_viz.conv.arithmetic", "resnext_viz.conv.connectivity", "resnext_viz.conv.figures",
         "resnext_viz.lab.cost", "resnext_viz.lab.result", "resnext_viz.lab.figures", "resnext_viz.lab.reference",
         "resnext_viz.blocks.config", "resnext_viz.blocks.cardinality", "resnext_viz.blocks.figures",
-        "resnext_viz.lessons", "resnext_viz.palette", "resnext_viz.plotting", "resnext_viz.serve")
+        "resnext_viz.lessons", "resnext_viz.palette", "resnext_viz.plotting", "resnext_viz.serve",
+        "resnext_viz.teaching")
 PAGE_MAX_LINES = 120
 MODULE_MAX_LINES = 450
 UI_MODULE_MAX_LINES = 400
