@@ -114,17 +114,19 @@ def qr_png(url: str, scale: int = 10) -> bytes:
 
 
 def lesson_steps() -> list[tuple[str, str]]:
-    """Return the guided lesson's steps as (step id for `step=`, title), or [] when there is no lesson.
+    """Return the guided lesson's steps as (the value of `step=`, a title), or [] when there is no lesson.
 
-    The hook for resnext_viz/lesson: if resnext_viz.lesson.steps defines `link_choices()` returning
-    (id, title) pairs, the teacher page offers them; the lesson page reads `step=` from the link.
+    Read from resnext_viz.lesson.steps: its `link_choices()` (id, title) pairs if it defines one, else
+    its STEPS, whose 1-based positions are what the lesson page reads from `?step=`.
     """
     try:
         from resnext_viz.lesson import steps  # type: ignore[import-not-found]
     except ImportError:
         return []
     choices = getattr(steps, "link_choices", None)
-    return [(str(a), str(b)) for a, b in choices()] if callable(choices) else []
+    if callable(choices):
+        return [(str(a), str(b)) for a, b in choices()]
+    return [(str(i), f"{i}. {getattr(s, 'title', s)}") for i, s in enumerate(getattr(steps, "STEPS", ()), 1)]
 
 
 def tips_html(link: TeacherLink, title: str, blurb: str) -> str:

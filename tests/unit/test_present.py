@@ -228,3 +228,19 @@ def test_lesson_step_hook_is_empty_without_a_lesson_package():
         assert teaching.lesson_steps() == []
     else:
         assert all(isinstance(a, str) and isinstance(b, str) for a, b in teaching.lesson_steps())
+
+
+def test_lesson_step_hook_reads_the_lessons_steps(monkeypatch):
+    import sys
+    import types
+
+    from resnext_viz import lessons  # noqa: F401  (the package must exist before its fake submodule)
+
+    fake_pkg, fake = types.ModuleType("resnext_viz.lesson"), types.ModuleType("resnext_viz.lesson.steps")
+    fake.STEPS = (types.SimpleNamespace(title="Dense"), types.SimpleNamespace(title="Grouped"))
+    fake_pkg.steps = fake
+    monkeypatch.setitem(sys.modules, "resnext_viz.lesson", fake_pkg)
+    monkeypatch.setitem(sys.modules, "resnext_viz.lesson.steps", fake)
+    assert teaching.lesson_steps() == [("1", "1. Dense"), ("2", "2. Grouped")]
+    link = teaching.TeacherLink("https://s.example", "lesson", step="2", seed=5)
+    assert link.url() == "https://s.example/lesson?step=2&seed=5"
