@@ -26,5 +26,6 @@ for lesson in lessons.LESSONS:
         st.page_link(lesson.file, label=f"**{lesson.title}**", icon=":material/arrow_forward:")
         st.caption(lesson.blurb)
 
-st.caption("Teachers: the sidebar has presets, every view's settings live in its URL (copy the link to share it), "
+st.caption("Teachers: the **Lesson** leads a class through the pages in order, with questions and a printable "
+           "worksheet; the sidebar has presets, every view's settings live in its URL (copy the link to share it), "
            "and every diagram exports as PNG, SVG, PDF or standalone HTML.")

@@ -61,6 +61,7 @@ with left:
 
 st.subheader("Every valid group count", anchor=False)
 ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
+ui.group_slider(spec)
 
 with st.expander("Show the code"):
     st.code("".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)), language="python")

@@ -33,6 +33,15 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("connectivity", "Connectivity", "hub", "Grouped convolution",
             "See which input channels feed which outputs, group by group, and why a group shares nothing with the "
             "others."),
+    _lesson("inside_conv", "Inside one grouped convolution", "play_circle", "Grouped convolution",
+            "Step through a small grouped convolution: the whole layer, one output channel filling in, one value "
+            "written out with its numbers and checked against PyTorch."),
+    _lesson("stacked_layers", "Stacked layers and channel shuffle", "stacks", "Grouped convolution",
+            "Stack grouped convolutions and ShuffleNet's channel shuffle: which inputs can reach which outputs, "
+            "checked against autograd."),
+    _lesson("separable", "Depthwise-separable", "layers", "Grouped convolution",
+            "MobileNet's depthwise + 1×1 against a standard and a grouped convolution: parameters, MACs and the "
+            "1/C_out + 1/k² ratio, checked against PyTorch."),
     _lesson("cardinality", "Cardinality", "call_split", "ResNeXt",
             "At the same number of weights, trade width per path for more paths: the ResNeXt paper's Table 2, "
             "solved live."),
@@ -52,11 +61,16 @@ LESSONS: tuple[Lesson, ...] = (
             "grouping gives (on other groups' inputs), and why a class score still reaches every group."),
     _lesson("performance_lab", "Performance lab", "speed", "Speed",
             "Time grouped convolutions on your own machine and find out that fewer FLOPs is not always less time."),
-    _lesson("teacher", "Teacher's link builder", "school", "For teachers",
+    _lesson("teacher", "Teacher's link builder", "qr_code_2", "For teachers",
             "Build a short link to one view (preset, hidden controls, presentation mode, theme), its QR code and a "
             "printable tips sheet."),
 )
-CONV_LESSONS = ("parameters", "connectivity")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
+# The guided lesson: first on Home, alone in its navigation section.
+LESSONS = (_lesson("lesson", "Lesson", "school", "Guided lesson",
+                   "A 60–90 minute path through the app, step by step: each opens a page in the right state, asks you "
+                   "to predict a number, then checks it; with a printable worksheet and its answer key."),
+           *LESSONS)
+CONV_LESSONS = ("parameters", "connectivity", "separable")  # the pages a sidebar preset sets (a preset elsewhere opens the first)
 
 
 def sections() -> dict[str, list[Lesson]]:

@@ -187,11 +187,11 @@ def _numbers(values) -> list[float]:
     return arr[np.isfinite(arr)].tolist()
 
 
-def alt_text(fig: go.Figure) -> str:
-    """Return a sentence saying what the figure shows with its key numbers: its meta['alt'] if the builder set one,
-    else one derived from the title and each trace's range of values."""
+def alt_text(fig: go.Figure, own: bool = True) -> str:
+    """Return a sentence saying what the figure shows with its key numbers: its meta['alt'] if the builder set one
+    (and `own`), else one derived from the title and each trace's range of values."""
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-    if meta.get("alt"):
+    if own and meta.get("alt"):
         return str(meta["alt"])
     title = _strip_tags(fig.layout.title.text or "A chart")
     parts = []

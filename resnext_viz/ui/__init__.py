@@ -8,9 +8,9 @@ re-exported). Rules kept here so every page follows them:
 - cached objects (st.cache_resource / st.cache_data) are shared by all sessions and never
   mutated.
 
-Modules: state (URL state, routing, action requests), present (presentation mode, ?hide=, theme, CSS), widgets (figures, tables, export,
-device picker, plain errors), conv, blocks, inside, lab (each lesson family's controls and
-cached calls).
+Modules: state (URL state, routing, action requests), present (presentation mode, ?hide=, theme, CSS),
+widgets (figures, tables, export, device picker, plain errors), conv, blocks, inside, lab, mechanics (each
+lesson family's controls and cached calls), lesson (the guided lesson's step, timeline, exercise and downloads).
 """
 
 from .state import *  # noqa: F401,F403
@@ -21,3 +21,5 @@ from .blocks import *  # noqa: F401,F403
 from .inside import *  # noqa: F401,F403
 from .inside import _blocks_code, _image_model  # noqa: F401  (benchmarks and tests clear or count them)
 from .lab import *  # noqa: F401,F403
+from .mechanics import *  # noqa: F401,F403
+from .lesson import *  # noqa: F401,F403

@@ -131,7 +131,7 @@ def sidebar(conv_pages: list) -> None:
     """Draw the sidebar shared by every page: presets, which lead to the parameter page when applied elsewhere."""
     with st.sidebar:
         st.subheader("Presets", anchor=False)
-        st.caption("Set the convolution on Parameter math and Connectivity.")
+        st.caption("Set the convolution on Parameter math, Connectivity and Depthwise-separable.")
         for name, p in PRESETS.items():
             st.button(p.label, key=f"preset_{name}", help=p.blurb, on_click=apply_preset, args=(name,),
                       width="stretch")

@@ -101,6 +101,8 @@ def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
     if reduced_motion():
         plotting.reduce_motion(fig)
     text = (alt or plotting.alt_text(fig)).strip()
+    if alt and not any(ch.isdigit() for ch in text):  # a sentence without numbers: add the figure's own
+        text = f"{text.rstrip('.')}. {plotting.alt_text(fig, own=False)}"
     if not text:
         raise ValueError(f"figure '{name}' has no alt text: set fig.layout.meta['alt'] in its builder")
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)

@@ -19,6 +19,10 @@ PURE = ("resnext_viz.conv.arithmetic", "resnext_viz.conv.connectivity", "resnext
         "resnext_viz.lab.cost", "resnext_viz.lab.result", "resnext_viz.lab.figures", "resnext_viz.lab.reference",
         "resnext_viz.blocks.config", "resnext_viz.blocks.cardinality", "resnext_viz.blocks.figures",
         "resnext_viz.lessons", "resnext_viz.palette", "resnext_viz.plotting", "resnext_viz.serve",
+        "resnext_viz.conv.stacks", "resnext_viz.conv.stepthrough", "resnext_viz.conv.separable",
+        "resnext_viz.conv.mech_figures",
+        "resnext_viz.lesson.steps", "resnext_viz.lesson.exercises", "resnext_viz.lesson.reading",
+        "resnext_viz.lesson.worksheet", "resnext_viz.lesson.mech_kinds", "resnext_viz.lesson.kind",
         "resnext_viz.teaching")
 PAGE_MAX_LINES = 120
 MODULE_MAX_LINES = 450

@@ -1,0 +1,70 @@
+"""In a real browser: the lesson moves by keyboard (→ / ←), checks answers, shows the hint, keeps the score."""
+
+from __future__ import annotations
+
+import re
+
+from resnext_viz.lesson import exercises as ex
+from resnext_viz.lesson import steps as ls
+from tests.conftest import wait_idle
+
+SEED = 123
+
+
+def _main(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def _heading(page) -> str:
+    return page.locator('[data-testid="stMain"] h3').first.inner_text()
+
+
+def _question(number: int) -> ex.Question:
+    step = ls.STEPS[number - 1]
+    return ex.question(SEED, step.id, step.exercise)
+
+
+def _wrong(q: ex.Question) -> str:
+    return str(q.expected + 1) if isinstance(q.expected, int) else "0"
+
+
+def test_lesson_by_keyboard_right_and_wrong_answers_and_the_hint(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{server}/lesson?step=1&seed={SEED}")
+    wait_idle(page)
+    assert _heading(page).startswith("1. ")
+    for n in (2, 3, 4):
+        page.keyboard.press("ArrowRight")
+        wait_idle(page)
+        assert _heading(page).startswith(f"{n}. "), _heading(page)
+    assert re.search(r"[?&]step=4\b", page.url) and f"seed={SEED}" in page.url
+
+    box = page.get_by_label(re.compile(r"^Your answer"))
+    q4 = _question(4)
+    box.fill("0")  # output channel o is never fed by input channel 0 alone
+    box.press("ArrowLeft")  # inside the answer box the arrows move the cursor, not the lesson
+    box.press("Enter")
+    wait_idle(page)
+    assert _heading(page).startswith("4. ")
+    text = _main(page)
+    assert "Not quite." in text and "Hint." in text
+    assert q4.hint.split("**")[0].strip() in text
+
+    box.evaluate("e => e.blur()")
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    assert _heading(page).startswith("6. ")
+    q6 = _question(6)
+    box = page.get_by_label(re.compile(r"^Your answer"))
+    box.fill(ex.answer_text(q6))
+    box.press("Enter")
+    wait_idle(page)
+    text = _main(page)
+    assert "Right: " in text and q6.worked.split(";")[0] in text
+    assert "1 of " in page.locator('[data-testid="stMetric"]').first.inner_text()
+    shot = tmp_path / "lesson.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
