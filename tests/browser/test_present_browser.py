@@ -126,3 +126,17 @@ def test_the_reduced_motion_preference_reaches_the_server(server, browser):
     wait_idle(page)
     assert {c["name"]: c["value"] for c in context.cookies()}.get("resnext_viz_reduced_motion") == "1"
     context.close()
+
+
+def test_arrow_keys_step_the_lesson_in_presentation_mode(server, browser):
+    page = _open(browser, f"{server}/lesson?present=1&step=2&seed=1", 1280, 720)
+    heading = page.locator('[data-testid="stMain"] h3').first
+    assert heading.inner_text().startswith("2.")
+    page.locator('[data-testid="stMain"] h1').click()  # focus the page, not an input
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    assert heading.inner_text().startswith("3.") and "step=3" in page.url and "present=1" in page.url
+    page.keyboard.press("ArrowLeft")
+    wait_idle(page)
+    assert heading.inner_text().startswith("2.") and not page.locator('[data-testid="stSidebar"]').is_visible()
+    page.close()
