@@ -1,4 +1,5 @@
-"""resnext-viz entry point: routes between the lessons and draws the shared sidebar. Nothing else."""
+"""resnext-viz entry point: routes between the lessons, sets how the app is shown (presentation mode, hide,
+theme) and draws the shared sidebar. Nothing else."""
 
 from pathlib import Path
 
@@ -10,6 +11,8 @@ ICON = Path(__file__).parent / "resnext_viz" / "data" / "icon.png"  # served by 
 st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=str(ICON),
                    layout="wide")
 ui.warm_torch()
+view = ui.view_settings()  # ?present= / ?hide= / ?theme=, kept across pages
+ui.inject(view)
 
 
 def page(lesson: lessons.Lesson) -> st.Page:
@@ -26,4 +29,5 @@ notice = routing.unknown_page_notice(st.context.url, [p.url_path for ps in PAGES
 if notice:  # st.navigation falls back to Home silently; say so
     st.warning(notice, icon=":material/warning:")
 ui.sidebar([p for group in PAGES.values() for p in group if p.url_path in lessons.CONV_LESSONS])
+ui.view_controls(view)
 current.run()

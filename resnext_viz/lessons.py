@@ -67,6 +67,9 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("claims", "The article's claims, on trial", "gavel", "Claims on trial",
             "Every claim of the article this app answers, with a verdict computed from a run here, checked "
             "exactly, or cited, and a link to the view that shows it."),
+    _lesson("teacher", "Teacher's link builder", "qr_code_2", "For teachers",
+            "Build a short link to one view (preset, hidden controls, presentation mode, theme), its QR code and a "
+            "printable tips sheet."),
 )
 # The guided lesson: first on Home, alone in its navigation section.
 LESSONS = (_lesson("lesson", "Lesson", "school", "Guided lesson",

@@ -1,21 +1,24 @@
 """The one group palette shared by every figure, so group g has the same colour everywhere.
 
 Okabe & Ito's colour-blind-safe set (black left out: it vanishes on a dark theme), ordered
-so that neighbouring groups always contrast. With more than seven groups the colours
-repeat every seven; hover text and labels always name the group as well.
+so that neighbouring groups always contrast; three of its light colours are darkened just
+enough (reach_contrast) to stand 3:1 on white. With more than seven groups the colours
+repeat every seven (group_label says so); hover text and labels always name the group too.
 """
 
 from __future__ import annotations
 
 GROUP_COLORS: tuple[str, ...] = (
     "#0072B2",  # blue
-    "#E69F00",  # orange
+    "#C68900",  # orange, darkened from Okabe & Ito's #E69F00 to 3:1 on white
     "#009E73",  # bluish green
     "#D55E00",  # vermillion
-    "#56B4E9",  # sky blue
+    "#4B9DCB",  # sky blue, darkened from #56B4E9 to 3:1 on white
     "#CC79A7",  # reddish purple
-    "#F0E442",  # yellow
+    "#9E962C",  # yellow, darkened from #F0E442 (1.3:1 on white) to 3:1: a mustard
 )
+# Every colour is a graphical mark of 3:1 or more (WCAG 2.2 non-text contrast) on white and on the dark
+# theme's #0E1117 alike (tests/unit/test_present.py computes it), so one palette serves every theme.
 FADED = "rgba(128, 128, 128, 0.15)"  # de-emphasised elements, readable on light and dark
 NEUTRAL_BAR = "#808080"  # opaque grey for bars: 3.9:1 on white and 4.7:1 on the dark theme's #0E1117
 # hover labels of grey bars: white on this grey is 7.0:1 (Plotly would otherwise put its label on the bar's grey)
@@ -82,3 +85,28 @@ def group_rgba(g: int, alpha: float) -> str:
     h = group_color(g).lstrip("#")
     r, gg, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r}, {gg}, {b}, {alpha})"
+
+
+def mix(color: str, toward: str, t: float) -> str:
+    """Return `color` moved a fraction t (0..1) of the way to `toward`, as '#RRGGBB'."""
+    a, b = _rgb(color), _rgb(toward)
+    return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(a, b))
+
+
+def reach_contrast(color: str, background: str, ratio: float) -> str:
+    """Return `color`, darkened (light background) or lightened (dark one) in 1% steps until it has `ratio` on it.
+
+    The hue stays; only as much lightness changes as the ratio needs (the colour itself when it already meets it).
+    """
+    toward = "#000000" if relative_luminance(background) > 0.18 else "#FFFFFF"
+    for step in range(101):
+        shade = mix(color, toward, step / 100)
+        if contrast_ratio(shade, background) >= ratio:
+            return shade
+    return toward
+
+
+def group_label(g: int, n_groups: int) -> str:
+    """Return the name of group g (0-based) that says the colour repeats: 'g3', or 'g9 (colour of g2)' past 7."""
+    n = len(GROUP_COLORS)
+    return f"g{g}" if g < n or n_groups <= n else f"g{g} (colour of g{g % n})"

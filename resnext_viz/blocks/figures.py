@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from resnext_viz.blocks.cardinality import TABLE3_TOP1_ERROR, CardinalityRow, FixedWidthRow
-from resnext_viz.palette import NEUTRAL_BAR, NEUTRAL_HOVER, group_color, text_on
+from resnext_viz.palette import NEUTRAL_BAR, NEUTRAL_HOVER, TEXT_BACKGROUND, group_color, text_on
 from resnext_viz.plotting import base_layout
 
 NEUTRAL = NEUTRAL_BAR  # opaque grey bars, 3:1 or more on light and dark
@@ -44,12 +44,14 @@ def cardinality_chart(rows: list[CardinalityRow], budget: int) -> go.Figure:
     cited = {r.C: r.top1_error for r in TABLE3_TOP1_ERROR if r.model in ("ResNet-50", "ResNeXt-50")}
     shown = [(str(r.C), cited[r.C]) for r in rows if r.in_table2 and r.C in cited]
     if shown:
-        fig.add_scatter(x=[s[0] for s in shown], y=[s[1] for s in shown], mode="markers+text", secondary_y=True,
+        fig.add_scatter(x=[s[0] for s in shown], y=[s[1] for s in shown], mode="markers", secondary_y=True,
                         name="top-1 error %, paper Table 3 (cited)", marker=dict(symbol="diamond", size=10,
                                                                                  color=group_color(2)),
-                        text=[f"{e:.1f}%" for _, e in shown], textposition="top center",
                         hovertemplate="C = %{x}: %{y}% top-1 error (Xie et al. 2017, Table 3)<extra></extra>",
                         row=1, col=2)
+        for c, e in shown:  # on a white chip: the labels sit over the grey bars (dark text on grey is < 4.5:1)
+            fig.add_annotation(x=x.index(c), y=e, text=f"{e:.1f}%", showarrow=False, yshift=15, bgcolor=TEXT_BACKGROUND,
+                               font=dict(color="#000000", size=12), borderpad=1, row=1, col=2, secondary_y=True)
         fig.update_yaxes(title_text="top-1 error % (cited)", secondary_y=True, row=1, col=2, showgrid=False,
                          range=[21.5, 24.5], dtick=0.5)
     fig.update_xaxes(title_text="cardinality C", type="category")
@@ -167,8 +169,12 @@ def forms_diagram(c_in: int, C: int, d: int, c_out: int) -> go.Figure:
     cv.draw_on(fig)
     fig.update_xaxes(visible=False, range=[0, 1], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.04, 1.0], fixedrange=True)
+    alt = (f"The same ResNeXt block drawn three ways, {c_in} channels in and {c_out} out: (a) {C} branches of "
+           f"1×1 {c_in}→{d}, 3×3 {d}→{d} and 1×1 {d}→{c_out}, summed; (b) the branches' 3×3 outputs concatenated "
+           f"into one 1×1 {C * d}→{c_out}; (c) 1×1 {c_in}→{C * d}, one 3×3 convolution with groups = {C}, and "
+           f"1×1 {C * d}→{c_out}.")
     return base_layout(fig, f"One block, three ways: C = {C} paths of width d = {d}", 520,
-                       {"figure": "forms_diagram", "C": C, "drawn": len(shown)})
+                       {"figure": "forms_diagram", "C": C, "drawn": len(shown)}, alt=alt)
 
 
 def forms_times(quartiles_ms: dict[str, tuple[float, float, float]], labels: dict[str, str]) -> go.Figure:

@@ -263,7 +263,17 @@ def bipartite(c_in: int, c_out: int, groups: int, highlight: int | None = None) 
     fig.update_layout(annotations=_side_labels(c_in, c_out)
                       + _group_number_labels(_Side(c_out, groups), numbered, 1.03, "left"))
     return base_layout(fig, title, 560, {"figure": "bipartite", "mode": mode, "edges": n_edges,
-                                          "groups": groups, "highlight": highlight})
+                                          "groups": groups, "highlight": highlight},
+                       alt=_bipartite_alt(c_in, c_out, groups, highlight, n_edges))
+
+
+def _bipartite_alt(c_in: int, c_out: int, groups: int, highlight: int | None, n_edges: int) -> str:
+    per_in, per_out = c_in // groups, c_out // groups
+    hl = f" Group {highlight} is highlighted." if highlight is not None else ""
+    return (f"Connection diagram from {c_in} input to {c_out} output channels in {groups} "
+            f"group{'s' if groups > 1 else ''}: group g joins inputs g·{per_in} to (g+1)·{per_in} − 1 to outputs "
+            f"g·{per_out} to (g+1)·{per_out} − 1 only, {fmt_int(n_edges)} connections in all against "
+            f"{fmt_int(c_in * c_out)} dense; each group is numbered on the right.{hl}")
 
 
 def uses_fan_in(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> bool:
@@ -300,7 +310,9 @@ def bipartite_fan_in(c_in: int, c_out: int, groups: int, highlight: int | None =
     title = (f"{c_in} → {c_out} channels, G = {groups}: groups 0–{shown - 1} drawn edge by edge "
              f"({fmt_int(cx.edge_count(shown * per_in, shown * per_out, shown))} of {fmt_int(n_edges)} connections)")
     return base_layout(fig, title, 560, {"figure": "bipartite", "mode": "fan_in", "edges": n_edges, "groups": groups,
-                                         "shown": shown, "highlight": highlight})
+                                         "shown": shown, "highlight": highlight},
+                       alt=_bipartite_alt(c_in, c_out, groups, highlight, n_edges)
+                       + f" Groups 0 to {shown - 1} are drawn edge by edge.")
 
 
 def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None = None) -> go.Figure:
@@ -316,7 +328,12 @@ def bipartite_compare(c_in: int, c_out: int, groups: int, highlight: int | None 
             fig.add_trace(t, row=1, col=col)
         _bipartite_axes(fig, 1, col)
     base_layout(fig, f"Dense vs grouped, {c_in} → {c_out} channels", 600,
-                 {"figure": "bipartite_compare", "modes": modes, "groups": groups})
+                 {"figure": "bipartite_compare", "modes": modes, "groups": groups},
+                 alt=f"Two connection diagrams side by side for {c_in} input and {c_out} output channels: dense "
+                     f"(G = 1) with {fmt_int(cx.edge_count(c_in, c_out, 1))} connections, every output seeing "
+                     f"all {c_in} inputs, and grouped (G = {groups}) with "
+                     f"{fmt_int(cx.edge_count(c_in, c_out, groups))} connections, each output seeing "
+                     f"{c_in // groups}.")
     fig.update_layout(margin=dict(t=100))
     return fig
 
@@ -356,7 +373,11 @@ def connection_mask(c_in: int, c_out: int, groups: int, highlight: int | None = 
     note = f"<br><sup>each cell averages {rs} × {cs} channels</sup>" if pooled else ""
     return base_layout(fig, f"Connection mask, C_out × C_in = {c_out} × {c_in}{note}", 520,
                        {"figure": "connection_mask", "pooled": pooled, "shape": [rows, cols],
-                        "step": [rs, cs], "groups": groups, "highlight": highlight})
+                        "step": [rs, cs], "groups": groups, "highlight": highlight},
+                       alt=f"Connection mask of {c_out} output by {c_in} input channels: {groups} coloured "
+                           f"block{'s' if groups > 1 else ''} of {c_out // groups} × {c_in // groups} on the "
+                           f"diagonal are connected, every other cell is zero"
+                           + (f"; group {highlight} highlighted." if highlight is not None else "."))
 
 
 def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
@@ -422,4 +443,8 @@ def weight_slices(spec: ConvSpec, highlight: int | None = None) -> go.Figure:
     title = (f"Weight tensor ({c_out}, {per_in}, {spec.kh}, {spec.kw}) = {G} slice{'s' if G > 1 else ''} "
              f"of {per_out} × {per_in} × {spec.kh} × {spec.kw}")
     return base_layout(fig, title, 520, {"figure": "weight_slices", "groups": G,
-                                          "shape": [c_out, per_in, spec.kh, spec.kw], "highlight": highlight})
+                                          "shape": [c_out, per_in, spec.kh, spec.kw], "highlight": highlight},
+                       alt=f"The weight tensor of shape ({c_out}, {per_in}, {spec.kh}, {spec.kw}) drawn as {G} "
+                           f"stacked slice{'s' if G > 1 else ''}, one per group, each {per_out} × {per_in} × "
+                           f"{spec.kh} × {spec.kw} = {fmt_int(per_out * per_in * spec.kh * spec.kw)} weights; "
+                           f"slice g reads only input channels g·{per_in} to (g+1)·{per_in} − 1.")

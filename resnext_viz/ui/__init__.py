@@ -8,12 +8,14 @@ re-exported). Rules kept here so every page follows them:
 - cached objects (st.cache_resource / st.cache_data) are shared by all sessions and never
   mutated.
 
-Modules: state (URL state, routing, action requests), widgets (figures, tables, export,
-device picker, plain errors), conv, blocks, inside, lab, mechanics, train, claims (each lesson
-family's controls and cached calls), lesson (the guided lesson's step, timeline, exercise and downloads).
+Modules: state (URL state, routing, action requests), present (presentation mode, ?hide=, theme, CSS),
+widgets (figures, tables, export, device picker, plain errors), conv, blocks, inside, lab, mechanics, train,
+claims (each lesson family's controls and cached calls), lesson (the guided lesson's step, timeline, exercise
+and downloads).
 """
 
 from .state import *  # noqa: F401,F403
+from .present import *  # noqa: F401,F403
 from .widgets import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403

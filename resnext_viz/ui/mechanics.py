@@ -11,16 +11,15 @@ from resnext_viz.conv import figures, stacks
 from resnext_viz.conv import stepthrough as sv
 
 from .state import Field, seed, show_notices, sync_url, url_state
-from .widgets import PLOTLY_CONFIG, export_menu
+from .widgets import figure
 
 __all__ = ["STEP_FIELDS", "figure_alt", "step_controls", "step_pick", "step_position", "step_torch", "STACK_FIELDS",
            "stack_controls", "stack_target", "stack_torch", "separable_torch", "group_slider"]
 
 
 def figure_alt(fig, name: str, key: str, alt: str) -> None:
-    """Show a figure full width with alt text for screen readers, and its export menu under it."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", alt=alt)
-    export_menu(fig, name, key)
+    """Show a figure with alt text for screen readers: ui.figure (theme, export menu, data table) with this alt."""
+    figure(fig, name, key, alt=alt)
 
 
 # ---------------------------------------------------------------- the step-through

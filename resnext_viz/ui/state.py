@@ -32,6 +32,9 @@ def require_app() -> None:
 # ---------------------------------------------------------------- URL state
 
 
+FIELDS_BY_URL: dict[str, set[str]] = {}  # URL name -> the widget keys of every Field made with it
+
+
 @dataclass(frozen=True)
 class Field:
     """One control: its session key, URL name, default and allowed values."""
@@ -43,6 +46,9 @@ class Field:
     hi: int | None = None
     label: str = ""
     options: tuple = ()       # allowed values of a text field, or of each item of a list field
+
+    def __post_init__(self) -> None:
+        FIELDS_BY_URL.setdefault(self.url, set()).add(self.key)  # so ?hide=<url name> finds the widget
 
     def parse(self, raw: str) -> Any:
         """Return the value of a URL string, or raise ValueError with a sentence for the notice."""

@@ -13,7 +13,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from resnext_viz import export as ex
+from resnext_viz import plotting
+from resnext_viz.palette import GROUP_COLORS
 
+from .present import current_view, reduced_motion
 from .state import Field, seed, show_notices, sync_url
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
@@ -31,7 +34,7 @@ def browser_path() -> str | None:
 
 def _export_bytes(fig: go.Figure, fmt: str) -> bytes:
     try:
-        return ex.export(fig, fmt)
+        return ex.export(plotting.style(go.Figure(fig), "light"), fmt)  # on white for slides, whatever the theme
     except ex.ExportUnavailable as e:  # shown as the file's content rather than a broken download
         return str(e).encode("utf-8")
 
@@ -88,9 +91,47 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
 
 
 def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
-    """Show a figure full width (with `alt` text for screen readers, if given) and its export menu under it."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", alt=alt)
-    export_menu(fig, name, key)
+    """Show a figure full width in this run's theme, with its alt sentence, export menu and data table.
+
+    The alt text is `alt`, else the builder's fig.layout.meta['alt'], else one derived from the
+    title and the traces' values (plotting.alt_text); a figure that yields none is refused.
+    """
+    view = current_view()
+    plotting.style(fig, view.profile, view.present)
+    if reduced_motion():
+        plotting.reduce_motion(fig)
+    text = (alt or plotting.alt_text(fig)).strip()
+    if alt and not any(ch.isdigit() for ch in text):  # a sentence without numbers: add the figure's own
+        text = f"{text.rstrip('.')}. {plotting.alt_text(fig, own=False)}"
+    if not text:
+        raise ValueError(f"figure '{name}' has no alt text: set fig.layout.meta['alt'] in its builder")
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)
+    groups = (fig.layout.meta or {}).get("groups") if isinstance(fig.layout.meta, dict) else None
+    if isinstance(groups, int) and groups > len(GROUP_COLORS):
+        st.caption(f"Colours repeat every {len(GROUP_COLORS)} groups (group {len(GROUP_COLORS)} has group 0's "
+                   "colour, and so on); the numbers on the figure and its hover text name each group.")
+    if not view.hides("export"):
+        export_menu(fig, name, key)
+    with st.expander("Data table", icon=":material/table:"):
+        data_table(fig, text)
+
+
+DATA_ROWS_SHOWN = 200  # the data table's rows; a static HTML table, which screen readers walk cell by cell
+
+
+def data_table(fig: go.Figure, alt: str) -> None:
+    """Show the figure's alt sentence and its plotted values as a static table (the first DATA_ROWS_SHOWN rows)."""
+    import pandas as pd
+
+    st.caption(alt)
+    rows = plotting.data_records(fig, most=DATA_ROWS_SHOWN + 1)
+    if not rows:
+        st.caption("This figure draws shapes only; its numbers are in the sentence above.")
+        return
+    if len(rows) > DATA_ROWS_SHOWN:
+        st.caption(f"The first {DATA_ROWS_SHOWN} values; the Export menu's HTML file holds them all.")
+    df = pd.DataFrame.from_records(rows[:DATA_ROWS_SHOWN]).astype(object)
+    st.table(df.where(df.notna(), "—"))
 
 
 # ---------------------------------------------------------------- torch, loaded in the background

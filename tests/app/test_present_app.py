@@ -1,0 +1,75 @@
+"""AppTest: presentation mode, ?hide= and ?theme= kept across pages; every chart's alt text; the teacher page."""
+
+from __future__ import annotations
+
+import pytest
+
+from resnext_viz import lessons
+from tests.conftest import run_page
+
+PARAMS = "pages/parameters.py"
+
+
+def _q(at, name):
+    v = at.query_params.get(name)
+    return v[0] if isinstance(v, list) else v
+
+
+def test_present_theme_and_hide_survive_a_page_change_and_leaving_restores():
+    at = run_page(PARAMS, {"present": "1", "theme": "dark", "hide": "export"})
+    assert not at.exception
+    assert at.button(key="view_present_off")  # the leave button is drawn while presenting
+    at.switch_page("pages/connectivity.py").run()
+    assert (_q(at, "present"), _q(at, "theme"), _q(at, "hide")) == ("1", "dark", "export")
+    assert not any(p.label == "Export" for p in at.get("popover"))
+    at.button(key="view_present_off").click().run()
+    assert _q(at, "present") is None and _q(at, "theme") == "dark"   # left: the parameter goes, the theme stays
+    assert not at.get("button") or all(b.key != "view_present_off" for b in at.button)
+
+
+def test_hidden_controls_still_follow_the_url():
+    at = run_page(PARAMS, {"hide": "controls", "groups": "8"})
+    assert not at.exception
+    assert at.number_input(key="conv_groups").value == 8  # the widget exists (hidden by CSS), with the link's value
+    assert {m.label: m.value for m in at.metric}["Grouped weights (G = 8)"] == "9,216"
+    at.query_params["groups"] = "16"
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Grouped weights (G = 16)"] == "4,608"
+
+
+def test_a_bad_theme_falls_back_with_a_notice():
+    at = run_page(PARAMS, {"theme": "neon"})
+    assert not at.exception and at.selectbox(key="view_theme").value == "light"
+    assert any("theme" in w.value and "neon" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("lesson", [lessons.HOME, *lessons.LESSONS], ids=lambda x: x.url_path or "home")
+def test_every_chart_on_every_page_passes_alt_text_with_numbers(lesson, monkeypatch):
+    monkeypatch.setenv("RESNEXT_VIZ_OFFLINE", "1")
+    at = run_page(lesson.file, {"theme": "contrast"})
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error if "Something went wrong" in e.value]  # plain_errors caught nothing
+    charts = at.get("plotly_chart")
+    if lesson.url_path in ("parameters", "connectivity", "cardinality", "three_forms", "resnet_vs_resnext",
+                           "group_features", "gradients"):
+        assert len(charts) > 0  # these pages draw charts without a button press
+    for chart in charts:
+        alt = chart.proto.alt.strip()
+        assert alt and any(ch.isdigit() for ch in alt), f"{lesson.file}: chart without a numeric alt: {alt!r}"
+
+
+def test_teacher_page_builds_the_link_from_the_choices():
+    at = run_page("pages/teacher.py")
+    assert not at.exception
+    at.selectbox(key="tch_page").set_value("connectivity").run()
+    at.selectbox(key="tch_preset").set_value("depthwise").run()
+    at.multiselect(key="tch_hide").set_value(["controls"]).run()
+    at.text_input(key="tch_hide_more").set_value("groups").run()
+    at.toggle(key="tch_present").set_value(True).run()
+    at.toggle(key="tch_use_seed").set_value(True).run()
+    at.number_input(key="tch_seed").set_value(42).run()
+    url = at.code[0].value
+    assert url.endswith("/connectivity?c_in=64&c_out=64&kh=3&groups=64&kw=3&square=1&hide=controls,groups"
+                        "&present=1&seed=42"), url
+    at.text_input(key="tch_base").set_value("not a url").run()
+    assert any("not a web address" in e.value for e in at.error)
