@@ -13,6 +13,8 @@ Steps (each a script in bench/ that also runs on its own, printing its own table
   memory      bench_memory.py       live-server RSS after every page, over 200 reruns, per extra session
   lab         bench_lab.py          the performance lab's default sweep (AppTest) and its rerun
   block_timing bench_block_timing.py time_block against torch.utils.benchmark.Timer
+  browser     bench_browser.py      each interaction in headless Chromium (change -> idle, every chart drawn) beside
+                                    a floor page in the same run, first-time computations, cold start to first chart
   gpu         gpu_check.py          --device cpu --quick here (a check of the logic); the H100 figure is read
                                     from bench/results/gpu_check.json when a GPU run left one there
 Each step's output goes to bench/results/<step>.log; the table is also written to
@@ -41,6 +43,7 @@ STEPS: dict[str, tuple[str, list[str], list[str]]] = {  # name -> (script, full 
     "memory": ("bench_memory.py", ["--reruns", "200", "--sessions", "3"], ["--reruns", "50", "--sessions", "2"]),
     "lab": ("bench_lab.py", ["--repeats", "2"], ["--repeats", "1"]),
     "block_timing": ("bench_block_timing.py", ["--rounds", "7"], ["--rounds", "3"]),
+    "browser": ("bench_browser.py", ["--rounds", "8", "--cold", "3"], ["--quick"]),
     "gpu": ("gpu_check.py", ["--device", "cpu", "--quick", "--threads", "1"],
             ["--device", "cpu", "--quick", "--threads", "1"]),
 }
@@ -49,7 +52,7 @@ STEPS: dict[str, tuple[str, list[str], list[str]]] = {  # name -> (script, full 
 OUTPUTS = {"pages": RESULTS / "pages.json", "cold_start": RESULTS / "cold_start.json",
            "features": FIXED / "bench_features.json", "figures": RESULTS / "figures.json",
            "memory": RESULTS / "memory.json", "lab": RESULTS / "lab.json", "block_timing": FIXED / "block_timing.json",
-           "gpu": RESULTS / "gpu_check_cpu.json"}  # what each step writes (never a GPU run's gpu_check.json)
+           "gpu": RESULTS / "gpu_check_cpu.json", "browser": RESULTS / "browser.json"}  # what each step writes (never a GPU run's gpu_check.json)
 
 
 def run_step(name: str, quick: bool) -> tuple[str, float]:
@@ -158,6 +161,8 @@ def collect() -> dict[str, list[Row]]:
         "Issue 5 (speed): cold start, performance lab, GPU check": (
             _rows(_load("cold_start.json")) + [r for r in _rows(_load("pages.json")) if "lab" in r.name]
             + _rows(_load("lab.json")) + gpu_rows(_load("gpu_check_cpu.json"), *_gpu_run())),
+        "Issue 10 (browser): interactions beside the floor page, first-time work, cold start": _rows(
+            _load("browser.json")),
     }
 
 
