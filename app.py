@@ -27,3 +27,4 @@ if notice:  # st.navigation falls back to Home silently; say so
     st.warning(notice, icon=":material/warning:")
 ui.sidebar([p for group in PAGES.values() for p in group if p.url_path in lessons.CONV_LESSONS])
 current.run()
+ui.warm_image_model()  # after the first page has run: the image pages then find the model loaded

@@ -20,3 +20,4 @@ from .blocks import *  # noqa: F401,F403
 from .inside import *  # noqa: F401,F403
 from .inside import _blocks_code, _image_model  # noqa: F401  (benchmarks and tests clear or count them)
 from .lab import *  # noqa: F401,F403
+from .warm import *  # noqa: F401,F403
