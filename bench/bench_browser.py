@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", type=int, default=3, help="cold starts of each page")
     parser.add_argument("--only", default="", help="only the interactions whose name contains this text")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold starts")
+    parser.add_argument("--cold-pages", nargs="*", default=[c[0] for c in COLD], help="the pages to cold-start")
     parser.add_argument("--quick", action="store_true", help="2 rounds, 1 cold start: a smoke run")
     args = parser.parse_args(argv)
     if args.quick:
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                                          + (f" ({texts[0]!r})" if texts else "")))
                 rows.append(Row(f"{it.name} (÷ floor)", med / fmed, "×", it.target_ratio,
                                 note="" if it.target_s is not None else note))
-        for path, title in () if args.no_cold else COLD:
+        for path, title in [c for c in COLD if c[0] in args.cold_pages and not args.no_cold]:
             runs = [cold_start(browser, path, title) for _ in range(args.cold)]
             raw["cold_start"][path] = runs
             rows.append(Row(f"cold start /{path}: title and first chart visible",

@@ -1,4 +1,4 @@
-"""Start-up work moved off the critical path: the shared image model, loaded once in the background."""
+"""Start-up work moved off the critical path: torch, FlopCounterMode and the shared image model, in the background."""
 
 from __future__ import annotations
 
@@ -24,9 +24,12 @@ def _no_download_needed() -> bool:
 
 
 def _load() -> None:
+    from resnext_viz.conv.arithmetic import ConvSpec
+    from resnext_viz.conv.torch_check import pytorch_counts
     from resnext_viz.inside.weights import OFFLINE_ENV, WEIGHTS_ENV
 
     try:
+        pytorch_counts(ConvSpec())  # FlopCounterMode's first use imports torch._dynamo: seconds, done here once
         if _no_download_needed():  # a download waits for a page that shows its progress bar
             _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _blocks_code())
     except Exception:  # the page loads it again, and says what went wrong there
@@ -34,7 +37,7 @@ def _load() -> None:
 
 
 def warm_image_model() -> None:
-    """Load the shared ResNeXt-50 in a background thread, once per process, so an image page finds it ready.
+    """Import torch, run FlopCounterMode once and load the shared ResNeXt-50 in a background thread, once per process.
 
     Call after the first page has run: the model is built while the learner reads, not before the
     first paint. An image page opened meanwhile waits on the same cache entry (with its spinner).
