@@ -102,7 +102,13 @@ def median(xs) -> float:
 def number_change(label: str, value) -> tuple[Callable, Callable]:
     def make(page):
         box = page.get_by_label(label, exact=True)
-        return (lambda: box.fill(str(value))), (lambda: box.press("Enter"))
+
+        def prepare():  # under load an Enter pressed before the widget took the typed text commits nothing
+            box.fill(str(value))
+            page.wait_for_function("(v) => document.activeElement && document.activeElement.value === v",
+                                   arg=str(value), timeout=10_000)
+            page.wait_for_timeout(100)
+        return prepare, (lambda: box.press("Enter"))
     return make
 
 
