@@ -10,7 +10,6 @@ from resnext_viz import lessons, routing, ui
 ICON = Path(__file__).parent / "resnext_viz" / "data" / "icon.png"  # served by this server, not a font CDN
 st.set_page_config(page_title="resnext-viz: grouped convolutions and cardinality", page_icon=str(ICON),
                    layout="wide")
-ui.warm_torch()
 view = ui.view_settings()  # ?present= / ?hide= / ?theme=, kept across pages
 ui.inject(view)
 
@@ -31,3 +30,5 @@ if notice:  # st.navigation falls back to Home silently; say so
 ui.sidebar([p for group in PAGES.values() for p in group if p.url_path in lessons.CONV_LESSONS])
 ui.view_controls(view)
 current.run()
+# After the page has run, not before: importing torch beside the first run slowed its first paint (bench_browser).
+ui.warm_image_model()  # torch, FlopCounterMode and the image model, in the background, once per process

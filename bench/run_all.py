@@ -15,6 +15,8 @@ Steps (each a script in bench/ that also runs on its own, printing its own table
   block_timing bench_block_timing.py time_block against torch.utils.benchmark.Timer
   train       bench_train.py        the training lab's default experiment: wall time, first curve point, RSS,
                                     two sessions at once
+  browser     bench_browser.py      each interaction in headless Chromium (change -> idle, every chart drawn) beside
+                                    a floor page in the same run, first-time computations, cold start to first chart
   gpu         gpu_check.py          --device cpu --quick here (a check of the logic); the H100 figure is read
                                     from bench/results/gpu_check.json when a GPU run left one there
 Each step's output goes to bench/results/<step>.log; the table is also written to
@@ -44,6 +46,7 @@ STEPS: dict[str, tuple[str, list[str], list[str]]] = {  # name -> (script, full 
     "lab": ("bench_lab.py", ["--repeats", "2"], ["--repeats", "1"]),
     "block_timing": ("bench_block_timing.py", ["--rounds", "7"], ["--rounds", "3"]),
     "train": ("bench_train.py", ["--repeats", "2"], ["--repeats", "1"]),
+    "browser": ("bench_browser.py", ["--rounds", "8", "--cold", "3"], ["--quick"]),
     "gpu": ("gpu_check.py", ["--device", "cpu", "--quick", "--threads", "1"],
             ["--device", "cpu", "--quick", "--threads", "1"]),
 }
@@ -52,7 +55,8 @@ STEPS: dict[str, tuple[str, list[str], list[str]]] = {  # name -> (script, full 
 OUTPUTS = {"pages": RESULTS / "pages.json", "cold_start": RESULTS / "cold_start.json",
            "features": FIXED / "bench_features.json", "figures": RESULTS / "figures.json",
            "memory": RESULTS / "memory.json", "lab": RESULTS / "lab.json", "block_timing": FIXED / "block_timing.json",
-           "train": RESULTS / "train.json", "gpu": RESULTS / "gpu_check_cpu.json"}  # what each step writes (never a GPU run's gpu_check.json)
+           "train": RESULTS / "train.json", "gpu": RESULTS / "gpu_check_cpu.json",
+           "browser": RESULTS / "browser.json"}  # what each step writes (never a GPU run's gpu_check.json)
 
 
 def run_step(name: str, quick: bool) -> tuple[str, float]:
@@ -162,6 +166,8 @@ def collect() -> dict[str, list[Row]]:
             _rows(_load("cold_start.json")) + [r for r in _rows(_load("pages.json")) if "lab" in r.name]
             + _rows(_load("lab.json")) + gpu_rows(_load("gpu_check_cpu.json"), *_gpu_run())),
         "Issue 12 (training lab): default experiment, first point, memory, sessions": _rows(_load("train.json")),
+        "Issue 10 (browser): interactions beside the floor page, first-time work, cold start": _rows(
+            _load("browser.json")),
     }
 
 

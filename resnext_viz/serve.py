@@ -28,9 +28,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def streamlit_command(*args: str) -> list[str]:
-    """Return the command line that runs the app with extra Streamlit options (e.g. '--server.port', '8502')."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), *args]
+def streamlit_command(*args: str, app: Path = APP) -> list[str]:
+    """Return the command line that runs the app (or another script) with extra Streamlit options."""
+    return [sys.executable, "-m", "streamlit", "run", str(app), *args]
 
 
 def chromium_path() -> str | None:
@@ -45,7 +45,9 @@ def chromium_path() -> str | None:
 class Server:
     """`streamlit run app.py` on a free loopback port, started on __enter__ and stopped on __exit__."""
 
-    def __init__(self, log: Path | None = None, env: dict | None = None, timeout_s: float = 90.0):
+    def __init__(self, log: Path | None = None, env: dict | None = None, timeout_s: float = 90.0,
+                 app: Path = APP):
+        self.app = app  # another script (a benchmark's floor page) runs with the project's config too
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log, self.env, self.timeout_s = log, env, timeout_s
@@ -59,7 +61,7 @@ class Server:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             streamlit_command("--server.port", str(self.port), "--server.headless", "true",
-                              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"),
+                              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", app=self.app),
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=None if self.env is None else os.environ | self.env)
         deadline = self.started + self.timeout_s
         while time.perf_counter() < deadline:

@@ -27,3 +27,4 @@ from .lesson import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
 from .claims import *  # noqa: F401,F403
 from . import claims  # noqa: F401  (the claims page reads CHECK_IMAGES)
+from .warm import *  # noqa: F401,F403

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -132,22 +131,6 @@ def data_table(fig: go.Figure, alt: str) -> None:
         st.caption(f"The first {DATA_ROWS_SHOWN} values; the Export menu's HTML file holds them all.")
     df = pd.DataFrame.from_records(rows[:DATA_ROWS_SHOWN]).astype(object)
     st.table(df.where(df.notna(), "—"))
-
-
-# ---------------------------------------------------------------- torch, loaded in the background
-
-_torch_thread: threading.Thread | None = None
-
-
-def warm_torch() -> None:
-    """Start importing torch in a background thread so the first page that needs it waits less."""
-    global _torch_thread
-    if _torch_thread is None:
-        _torch_thread = threading.Thread(target=lambda: __import__("torch"), daemon=True, name="warm-torch")
-        _torch_thread.start()
-
-
-
 
 
 # ---------------------------------------------------------------- device choice (pages that run PyTorch)

@@ -1,0 +1,48 @@
+"""Start-up work moved off the critical path: torch, FlopCounterMode and the shared image model, in the background."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from .inside import _blocks_code, _image_model
+
+_LOG = logging.getLogger("resnext_viz.warm")
+_model_thread: threading.Thread | None = None
+
+
+def _no_download_needed() -> bool:
+    """True when loading the model reads local files only (a named file, offline mode, or the hub cache)."""
+    import torch
+
+    from resnext_viz.inside.weights import OFFLINE_ENV, WEIGHTS, WEIGHTS_ENV
+    from .inside import IMAGE_VARIANT
+
+    cached = os.path.join(torch.hub.get_dir(), "checkpoints", WEIGHTS[IMAGE_VARIANT].file_name)
+    return bool(os.environ.get(WEIGHTS_ENV)) or os.environ.get(OFFLINE_ENV) == "1" or os.path.exists(cached)
+
+
+def _load() -> None:
+    from resnext_viz.conv.arithmetic import ConvSpec
+    from resnext_viz.conv.torch_check import pytorch_counts
+    from resnext_viz.inside.weights import OFFLINE_ENV, WEIGHTS_ENV
+
+    try:
+        pytorch_counts(ConvSpec())  # FlopCounterMode's first use imports torch._dynamo: seconds, done here once
+        if _no_download_needed():  # a download waits for a page that shows its progress bar
+            _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _blocks_code())
+    except Exception:  # the page loads it again, and says what went wrong there
+        _LOG.warning("background model load failed", exc_info=True)
+
+
+def warm_image_model() -> None:
+    """Import torch, run FlopCounterMode once and load the shared ResNeXt-50 in a background thread, once per process.
+
+    Call after the first page has run: the model is built while the learner reads, not before the
+    first paint. An image page opened meanwhile waits on the same cache entry (with its spinner).
+    """
+    global _model_thread
+    if _model_thread is None:
+        _model_thread = threading.Thread(target=_load, daemon=True, name="warm-image-model")
+        _model_thread.start()

@@ -1,0 +1,33 @@
+"""In a real browser: a recompute that takes a while says what it is doing while it runs."""
+
+from tests.conftest import wait_idle
+
+# Record every spinner / progress text and whether Streamlit's own status widget was shown.
+WATCH_JS = """() => {
+  window.__seen = {spinner: [], status: false};
+  const look = () => {
+    document.querySelectorAll('[data-testid="stSpinner"], [data-testid="stProgress"]').forEach(e => {
+      const t = (e.innerText || '').trim();
+      if (t && !window.__seen.spinner.includes(t)) window.__seen.spinner.push(t);
+    });
+    if (document.querySelector('[data-testid="stStatusWidget"]')) window.__seen.status = true;
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_first_class_gradient_for_a_layer_shows_what_it_computes(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    # A class index no other test asks for: this backward pass is not cached yet, whatever ran before.
+    page.goto(f"{server}/gradients?target=class&class=417&layer=layer2.0.conv2&group=0")
+    wait_idle(page, 180_000)
+    page.evaluate(WATCH_JS)
+    page.get_by_label("Grouped convolution", exact=True).first.click()
+    page.keyboard.type("layer1.0.conv2")
+    page.get_by_role("option").filter(has_text="layer1.0.conv2").first.click()
+    wait_idle(page, 180_000)
+    seen = page.evaluate("() => window.__seen")
+    assert any("Backpropagating the target to this layer" in t for t in seen["spinner"]), seen
+    assert seen["status"], "Streamlit's running indicator was never shown"
+    assert "layer=layer1.0.conv2" in page.url
+    page.close()
