@@ -36,7 +36,7 @@ LESSONS: tuple[Lesson, ...] = (
     _lesson("inside_conv", "Inside one grouped convolution", "play_circle", "Grouped convolution",
             "Step through a small grouped convolution: the whole layer, one output channel filling in, one value "
             "written out with its numbers and checked against PyTorch."),
-    _lesson("stacked_layers", "Stacked layers and channel shuffle", "stacks", "Grouped convolution",
+    _lesson("stacked_layers", "Stacks and channel shuffle", "stacks", "Grouped convolution",
             "Stack grouped convolutions and ShuffleNet's channel shuffle: which inputs can reach which outputs, "
             "checked against autograd."),
     _lesson("separable", "Depthwise-separable", "layers", "Grouped convolution",

@@ -11,7 +11,8 @@ loaded then, not at import).
 Adding a kind: write `_gen_x(rng) -> params`, `_solve_x(params)`, a question, a worked answer
 and a hint, and register them as a Kind (resnext_viz.lesson.kind) in KINDS; a Step names the
 kind. The mechanics pages' kinds (one output value's products, the depthwise-separable pair,
-reachability through a stack) live in resnext_viz.lesson.mech_kinds and are merged in here.
+reachability through a stack) live in resnext_viz.lesson.mech_kinds, the training lab's (the matched-parameter
+d) in resnext_viz.lesson.train_kinds; both are merged in here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from resnext_viz.blocks import cardinality as card
 from resnext_viz.blocks.config import BlockConfig
 from resnext_viz.conv import arithmetic as cm
 from resnext_viz.conv import connectivity as cx
-from resnext_viz.lesson import mech_kinds
+from resnext_viz.lesson import mech_kinds, train_kinds
 from resnext_viz.lesson.kind import Kind
 from resnext_viz.lesson.reading import read_channels, read_int, read_ints, read_yes_no, span
 
@@ -302,6 +303,7 @@ KINDS: dict[str, Kind] = {
         "The gradient reaches only the weights the target reads: one output channel's filter, of shape "
         "(C_in/G, kH, kW). The Gradients page counts them for one channel.", "a whole number", read_int),
     **mech_kinds.KINDS,
+    **train_kinds.KINDS,
     "speed": Kind(
         _gen_speed, None,
         lambda p: (f"On the machine running this app (one CPU thread, float32, NCHW), will a 3×3 convolution "

@@ -8,8 +8,7 @@ the answer is shown (a key of resnext_viz.lesson.exercises.KINDS, or None).
 Adding or moving a step is one edit of STEPS below. Step numbers in a link (?step=6) are
 positions in STEPS, so an insertion renumbers the steps after it; a step's questions are
 drawn from the seed and the step's `id`, so they do not change when other steps move.
-Places reserved for pages being built in parallel are marked `# later:` in the list:
-train (mini-training lab) after "gradients", and claims (claims on trial) last.
+A new page's step is inserted where it belongs in the teaching order.
 tests/app/test_lesson.py opens every step's page with its state and checks the widgets: add
 the new page's URL names and widget keys to its STATE_KEYS. _conv(), _inside(), _stack() and
 _card() below give a page's whole state, so a step shows the same thing whatever the learner
@@ -161,7 +160,13 @@ STEPS: tuple[Step, ...] = (
          "= 36 weights, can get a non-zero gradient, and of the input only group 1's 4 channels. The zeros on other "
          "filters a dense layer has too; the zeros on other groups' inputs are what grouping adds.",
          {"layer": "layer1.0.conv2", "target": "channel", "group": "1", "channel": "6"}, "filter_weights"),
-    # later: train (mini-training lab)
+    Step("train", "Dense vs grouped, trained here", "train",
+         "**The networks** lists the three small networks trained here on the 8×8 digits, with parameters counted "
+         "by PyTorch: dense (C = 1, d = 16) 8,682, grouped at matched parameters (C = 8, d = 4, the d the solver "
+         "picks) 8,554, 1.5% fewer, and grouped at matched width (C = 8, d = 2) 4,650. Press **Run** to train each "
+         "from 3 seeds for 8 epochs: in the **Training curves** chart every line is the mean over the seeds and the "
+         "shaded band spans the lowest to the highest seed, so read a gap between two variants against that spread.",
+         {"preset": "default", "dataset": "digits", "epochs": "8", "seeds": "3"}, "train_matched_d"),
     Step("speed", "Fewer FLOPs is not less time", "performance_lab",
          "Press **Run** to time a 3×3 convolution at every group count on the machine running this app. G = 32 does "
          "1/32 of G = 1's FLOPs but still reads the whole input and writes the whole output; on the H100 reference the"
@@ -169,7 +174,15 @@ STEPS: tuple[Step, ...] = (
          "FLOPs-ratio line in **Time against FLOPs**.",
          {"lab_channels": "128", "lab_size": "56", "lab_batch": "1", "lab_dtype": "float32", "lab_channels_last": "0",
           "lab_loop": "0", "lab_bottleneck": "0", "lab_budget": "10", "lab_threads": "1"}, "speed"),
-    # later: claims (claims on trial)
+    Step("claims", "The article's claims, on trial", "claims",
+         "Each of the seed article's twelve claims gets a verdict: *computed* from the training runs on this server "
+         "(95% intervals over seeds; overlapping intervals give \"not supported here\"), *checked* exactly, or "
+         "*cited* with its source (ResNeXt sec. 5.1 and Tables 3–4, Deep Roots, ShuffleNet V2's guideline G2, timm's "
+         "throughput tables). The computed verdicts depend on which runs have finished, a claim whose experiment has "
+         "not run says \"not measured yet\", and they speak only for these small networks on 8×8 digits. The live "
+         "check at the top opens on group 0: one SGD step on its filters leaves the other 7 groups' outputs at that "
+         "layer exactly unchanged, yet every logit moves, because the next 1×1 convolution mixes the groups.",
+         {"group": "0"}),
 )
 
 

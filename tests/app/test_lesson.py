@@ -34,6 +34,8 @@ STATE_KEYS = {
     "performance_lab": {"lab_channels": "lab_channels", "lab_size": "lab_size", "lab_batch": "lab_batch",
                         "lab_dtype": "lab_dtype", "lab_channels_last": "lab_cl", "lab_loop": "lab_loop",
                         "lab_bottleneck": "lab_block", "lab_budget": "lab_budget", "lab_threads": "lab_threads"},
+    "train": {"preset": "train_preset", "dataset": "train_dataset", "epochs": "train_epochs", "seeds": "train_seeds"},
+    "claims": {"group": "claims_group"},
 }
 WIDGETS = ("number_input", "selectbox", "toggle", "multiselect", "radio", "slider", "button_group", "text_input")
 

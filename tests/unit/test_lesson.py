@@ -366,3 +366,65 @@ def test_every_kind_is_on_the_worksheet():
         if q.kind in ("dot_terms", "separable_weights", "reachability"):
             assert ws.pdf_text(q.prompt)[:60] in sheet and ws.pdf_text(q.prompt)[:60] in key
             assert f"Answer: {ex.answer_text(q)}" in key
+
+
+# ---------------------------------------------------------------- the training lab and the claims
+
+
+def test_train_step_numbers_are_the_models_own():
+    from resnext_viz.train import models as M
+    from resnext_viz.train import runner as R
+
+    s = _step("train")
+    dense, grouped, thin = M.variants(1, 10)  # the digits: 1 channel, 10 classes
+    counts = [M.param_count(v, 1, 10) for v in (dense, grouped, thin)]
+    assert (dense.C, dense.d, grouped.C, grouped.d, thin.C, thin.d) == (1, 16, 8, 4, 8, 2)
+    for v, c in zip((dense, grouped, thin), counts):
+        assert f"(C = {v.C}, d = {v.d}" in s.text and f"{c:,}" in s.text
+    assert f"{(counts[0] - counts[1]) / counts[0]:.1%} fewer" in s.text
+    exp = R.PRESETS["default"]
+    assert s.state == {"preset": "default", "dataset": "digits", "epochs": str(exp.epochs),
+                       "seeds": str(len(exp.seeds))}
+    assert f"from {len(exp.seeds)} seeds for {exp.epochs} epochs" in s.text
+
+
+def test_matched_d_kind_agrees_with_the_labs_solver_on_the_whole_network():
+    from resnext_viz.train import models as M
+
+    seen = set()
+    for seed in SEEDS:
+        q = ex.question(seed, "train", "train_matched_d")
+        p = q.params
+        assert p["budget"] == card.template_params(1, p["d0"], M.STEM, M.STEM)
+        if p["d0"] == M.DENSE_D:  # the lab's own dense block: matched_d checks the real network, BN and head included
+            dense = M.Variant("dense", 1, M.DENSE_D, "")
+            assert q.expected == M.matched_d(p["C"], M.param_count(dense))
+            seen.add(p["C"])
+        near = [abs(card.template_params(p["C"], d, M.STEM, M.STEM) - p["budget"]) for d in (q.expected - 1,
+                                                                                             q.expected + 1)]
+        best = abs(card.template_params(p["C"], q.expected, M.STEM, M.STEM) - p["budget"])
+        assert all(best <= x for x in near), q.worked
+    assert seen == {2, 4, 8, 16}
+    q8 = ex.question(0, "train", "train_matched_d")
+    assert ex.check(q8, str(q8.expected)).right and not ex.check(q8, str(q8.expected + 1)).right
+
+
+def test_claims_step_says_what_the_page_computes():
+    from resnext_viz.train import claims as C
+    from resnext_viz.train import models as M
+    from resnext_viz.train import probes as P
+    from resnext_viz.train import runner as R
+    import torch
+
+    s = _step("claims")
+    assert s is ls.STEPS[-1] and s.state == {"group": "0"}
+    assert "twelve claims" in s.text and len(C.CLAIMS) == 12
+    for source in ("sec. 5.1", "Tables 3", "Deep Roots", "G2", "timm"):
+        assert source in C.RESNEXT_51 + C.RESNEXT_T3 + C.DEEP_ROOTS + C.SHUFFLE_G2 + C.TIMM and source in s.text
+    assert C.NOT_SUPPORTED in s.text and "not measured yet" in s.text
+    ds = R.load_dataset("digits")
+    net = M.build(M.variants()[1], 1, 10, 0)
+    x, y = torch.from_numpy(ds.x_test[:64]), torch.from_numpy(ds.y_test[:64])  # the page's check (ui.claims)
+    res = P.interference_check(net, x, y, 0)
+    assert res.others_exactly_zero and res.every_logit_moved and len(res.group_change) - 1 == 7
+    assert "other 7 groups" in s.text
