@@ -47,6 +47,7 @@ from resnext_viz import lessons
 from resnext_viz.serve import CHROMIUM_ARGS, chromium_path
 
 P95_TARGET_S = 2.0
+ACTION_EVERY_S = 20.0  # for the CPU-time estimate: a learner reading a lesson acts about this often
 MAX_LEARNERS = 40
 TRAIN_PATH = "train"
 GROUPS = (1, 2, 4, 8, 16, 64)  # divisors of the seed example's 64 and 128 channels, other than its 32
@@ -242,6 +243,16 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def machine_busy_seconds() -> float:
+    """Return the CPU seconds every core of the machine has spent busy since boot (/proc/stat), all processes."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(x) for x in first]
+        return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 class Sampler(threading.Thread):
     """Sample every replica's RSS every 0.25 s until stopped; keep the peak."""
 
@@ -283,6 +294,7 @@ async def run_level(browser, target: str, n: int, args, env: dict, train: str | 
         pids = {k: s.proc.pid for k, s in replicas.items()}
         start_rss = {k: rss_mb(p) for k, p in pids.items()}
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        busy0 = machine_busy_seconds()
         sampler = Sampler(pids)
         sampler.start()
         keys = list(replicas) if proxy else [""]
@@ -303,7 +315,9 @@ async def run_level(browser, target: str, n: int, args, env: dict, train: str | 
         for task in pending:
             learners[tasks.index(task)].errors.append(f"level timeout ({args.level_timeout:g} s)")
         wall = time.perf_counter() - t0
+        cpu_s = sum(cpu_seconds(p) - cpu0[k] for k, p in pids.items())
         cpu = {k: (cpu_seconds(p) - cpu0[k]) / wall for k, p in pids.items()}
+        machine_cores = (machine_busy_seconds() - busy0) / wall
         await asyncio.sleep(3.0)
         sampler.stop()
         end_rss = {k: rss_mb(p) for k, p in pids.items()}
@@ -328,13 +342,73 @@ async def run_level(browser, target: str, n: int, args, env: dict, train: str | 
         "learners_per_replica": per_replica,
         "rss_mb": {k: {"start": start_rss[k], "peak": max(sampler.peak[k], start_rss[k], end_rss[k]), "end": end_rss[k]}
                    for k in replicas},
-        "cpu_cores": cpu,
+        "cpu_cores": cpu, "machine_busy_cores": machine_cores,
+        "server_cpu_s_per_action": cpu_s / max(1, len(every)),
     }
 
 
 def _set(event: asyncio.Event) -> asyncio.Event:
     event.set()
     return event
+
+
+def _picture(i: int) -> bytes:
+    """Return a distinct (640+i)x480 PNG (seeded noise over a ramp): a new cache key, and a size the page names."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(i)
+    y, x = np.mgrid[0:480, 0:640 + i]
+    rgb = np.stack([x * 255 // (639 + i), y * 255 // 479, np.full_like(x, 40 * (i % 6))], axis=-1)
+    rgb = np.clip(rgb + rng.integers(-40, 40, rgb.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def run_uploads(browser, count: int, sessions: int, env: dict, timeout_s: float) -> dict:
+    """One fresh server; `sessions` learners upload `count` distinct pictures in turn on Group features; RSS after each."""
+    base, replicas, _ = start_target("single", env)
+    (server,) = replicas.values()
+    rss, errors = [rss_mb(server.proc.pid)], []
+    try:
+        pages = []
+        for _ in range(sessions):
+            ctx = await browser.new_context(viewport={"width": 1400, "height": 1600})
+            page = await ctx.new_page()
+            await page.goto(base)
+            await _wait(page, {"text": ["Grouped convolutions"]}, timeout_s)
+            await page.get_by_role("link", name="Group features", exact=True).first.click()
+            await _wait(page, {"text": ["Groups 0–7 of 32"], "url": ["/group_features"]}, timeout_s)
+            pages.append(page)
+        rss.append(rss_mb(server.proc.pid))
+        for i in range(count):
+            page, name = pages[i % sessions], f"picture{i:03d}.png"
+            await page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                files=[{"name": name, "mimeType": "image/png", "buffer": _picture(i)}])
+            try:
+                await _wait(page, {"text": [f"Original, {640 + i}×480 (PNG)", "Groups 0–7 of 32"],
+                                   "url": ["image=upload"]}, timeout_s)
+            except Exception as exc:
+                errors.append(f"upload {i}: {exc!r}"[:200])
+            rss.append(rss_mb(server.proc.pid))
+        for page in pages:
+            await page.context.close()
+        await asyncio.sleep(2.0)
+        rss.append(rss_mb(server.proc.pid))
+    finally:
+        server.stop()
+    return {"uploads": count, "sessions": sessions, "rss_mb": rss, "errors": errors}
+
+
+def print_uploads(u: dict) -> None:
+    r = u["rss_mb"]
+    marks = sorted({2, *range(2, len(r) - 1, 10), len(r) - 2})
+    print(f"\n== {u['uploads']} distinct uploads by {u['sessions']} learners (one server): RSS warm {r[1]:.0f} MB; "
+          + ", ".join(f"after {m - 1}: {r[m]:.0f}" for m in marks) + f"; after closing: {r[-1]:.0f} MB; "
+          f"errors {len(u['errors'])}" + "".join(f"\n    {e}" for e in u["errors"][:5]))
 
 
 # ---------------------------------------------------------------- report
@@ -349,6 +423,9 @@ def print_level(r: dict) -> None:
     for k, m in r["rss_mb"].items():
         print(f"  replica {k}: {r['learners_per_replica'][k]} learner(s), RSS start {m['start']:.0f} / peak "
               f"{m['peak']:.0f} / end {m['end']:.0f} MB, CPU {r['cpu_cores'][k]:.2f} cores")
+    print(f"  server CPU per action: {r['server_cpu_s_per_action']:.2f} s (all replicas' CPU seconds / actions done)")
+    print(f"  whole machine busy: {r['machine_busy_cores']:.2f} of {os.cpu_count()} cores (browsers, servers, "
+          "nginx and everything else running)")
     print(f"  errors: {len(r['errors'])}" + "".join(f"\n    {e}" for e in r["errors"][:10]))
 
 
@@ -365,7 +442,9 @@ def summarise(levels: list[dict]) -> dict:
     per = learners_per_replica(single)
     proxied = {r["learners"]: (r["all_p95_s"] if not r["errors"] else float("nan"))
                for r in levels if r["target"] == "proxy"}
+    cpu = [r["server_cpu_s_per_action"] for r in levels if r["actions"]]
     return {"rss_fit_mb": {"a": a, "b": b, "points": len(xs)}, "learners_per_replica_p95_2s": per,
+            "server_cpu_s_per_action": percentile(cpu, 50),
             "proxy_learners_p95_2s": learners_per_replica(proxied),
             "replicas": {c: replicas_for(c, per) for c in (30, 300)},
             "rss_per_replica_at_capacity_mb": a + b * (per + 1) if per else float("nan")}
@@ -374,6 +453,10 @@ def summarise(levels: list[dict]) -> dict:
 def print_summary(s: dict) -> None:
     f = s["rss_fit_mb"]
     print(f"\nFitted peak RSS per replica = {f['a']:.0f} MB + {f['b']:.1f} MB × sessions ({f['points']} points)")
+    c = s["server_cpu_s_per_action"]
+    print(f"Server CPU per learner action (median over levels): {c:.2f} s; at one action per learner every "
+          f"{ACTION_EVERY_S:g} s, one busy core keeps up with ≈{ACTION_EVERY_S / c if c > 0 else float('nan'):.0f} learners "
+          "(an estimate from CPU time, not a latency measurement)")
     per = s["learners_per_replica_p95_2s"]
     if not per:
         print(f"No tested load met p95 ≤ {P95_TARGET_S:g} s on one server without errors.")
@@ -383,6 +466,15 @@ def print_summary(s: dict) -> None:
     for c, r in s["replicas"].items():
         print(f"  {c} learners: {r} replica(s), each with the cores this machine gave one server and "
               f"≈{s['rss_per_replica_at_capacity_mb']:.0f} MB")
+
+
+def write_json(args, train, levels, uploads, summary) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "load_test.json"
+    out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "args": vars(args),
+                               "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "training_page": train,
+                               "levels": levels, "uploads": uploads, "summary": summary}, indent=1))
+    return out
 
 
 async def main_async(args) -> int:
@@ -407,16 +499,17 @@ async def main_async(args) -> int:
                 r = await run_level(browser, target, n, args, env, train)
                 print_level(r)
                 levels.append(r)
+                write_json(args, train, levels, None, None)  # what is measured so far survives an interrupted run
+        uploads = None
+        if args.uploads:
+            uploads = await run_uploads(browser, args.uploads, 3, env, args.action_timeout)
+            print_uploads(uploads)
         await browser.close()
     summary = summarise(levels)
     print_summary(summary)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "load_test.json"
-    out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "args": vars(args),
-                               "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "training_page": train,
-                               "levels": levels, "summary": summary}, indent=1))
+    out = write_json(args, train, levels, uploads, summary)
     print(f"(written to {out})")
-    return int(any(r["errors"] for r in levels))
+    return int(any(r["errors"] for r in levels) or bool(uploads and uploads["errors"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="seconds a learner reads between actions")
     parser.add_argument("--action-timeout", type=float, default=90.0, help="seconds before an action counts as failed")
     parser.add_argument("--level-timeout", type=float, default=420.0, help="seconds one level may take")
+    parser.add_argument("--uploads", type=int, default=30, help="distinct pictures uploaded for the RSS bound (0: skip)")
     parser.add_argument("--online", action="store_true", help="allow the pretrained-weights download (default offline)")
     args = parser.parse_args(argv)
     if "proxy" in args.targets:
