@@ -46,7 +46,8 @@ COPY pages ./pages
 COPY .streamlit ./.streamlit
 
 # A non-root user; it may read the app and the weights, and writes only its home.
-RUN useradd --create-home --home-dir /home/app --uid 10001 --user-group app \
+RUN groupadd --gid 10001 app \
+ && useradd --create-home --home-dir /home/app --uid 10001 --gid 10001 app \
  && chmod -R a+rX /app "${TORCH_HOME}"
 USER 10001:10001
 
@@ -54,5 +55,7 @@ EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"]
 
-# .streamlit/config.toml (upload cap, session TTL, cache bound) is read from /app.
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]
+# .streamlit/config.toml (upload cap, session TTL, cache bound) is read from /app; the code never changes in
+# the image, so no file watcher.
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", \
+     "--server.headless=true", "--server.fileWatcherType=none"]

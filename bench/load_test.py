@@ -219,8 +219,10 @@ async def run_learner(browser, learner: Learner, base: str, train: str | None, t
             try:
                 await act(page)
                 await _wait(page, want, action_timeout_s)
-            except Exception as exc:  # a timeout is a view that never showed what was asked: stale or mixed up
-                learner.errors.append(f"{name}: {'stale or mixed-up view (timeout)' if 'Timeout' in repr(exc) else exc}")
+            except Exception as exc:  # a timeout: the view never showed what was asked (too slow, stale or mixed up)
+                learner.errors.append(f"{name}: " + (f"timeout, the page never showed what was asked in "
+                                                     f"{action_timeout_s:g} s (slow, stale or mixed up)"
+                                                     if "Timeout" in repr(exc) else repr(exc)[:160]))
                 return
             learner.times.setdefault(name, []).append(time.perf_counter() - t0)
             if await page.evaluate(ERROR_JS):
