@@ -120,8 +120,9 @@ def test_an_upload_over_the_cap_is_refused_with_a_message_and_one_under_it_passe
     # In the browser, Streamlit itself refuses a file over server.maxUploadSize before sending it.
     page.locator(UPLOADER).set_input_files(files=[{"name": "huge.png", "mimeType": "image/png",
                                                    "buffer": b"\x89PNG" + bytes(21 * 2**20)}])
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stFileUploader\"]').innerText"
-                           ".includes('File must be 20.0MB or smaller.')", timeout=30_000)
+    # The file's chip turns red, with the sentence as its tooltip and as an alert (what a screen reader reads).
+    refusal = page.locator('[data-testid="stFileUploader"]').get_by_role("alert")
+    refusal.filter(has_text="File must be 20.0MB or smaller.").wait_for(state="attached", timeout=30_000)
     # Just under the cap the file passes nginx and reaches the session's replica (which says why it is no picture).
     page.locator(UPLOADER).set_input_files(files=[{"name": "near.png", "mimeType": "image/png",
                                                    "buffer": b"\x89PNG" + bytes(19_900_000)}])
