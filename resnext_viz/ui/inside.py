@@ -21,8 +21,8 @@ from .state import Field, current_page_id, url_state, seed, show_notices, sync_u
 # pixels a side) and the 224x224 crop the network sees, never the raw upload, so a 12 MP
 # photo costs under a megabyte of session memory. The uploader is redrawn under a fresh
 # key after every upload, which lets Streamlit drop the uploaded bytes at once.
-# Per-image results are st.cache_data entries keyed by the image's hash and the layer, so a
-# rerun that only changes the group page or the target reads them back.
+# Per-image results: st.cache_data keyed by image hash and layer, shared by every session (a class on
+# one sample computes once), bounded by max_entries and ttl=3600 s, however many pictures a class uploads.
 
 
 _IMAGE_LOG = logging.getLogger("resnext_viz.image_lessons")
@@ -296,7 +296,7 @@ def _x(loaded, chosen: ChosenImage):
     return normalise(chosen.crop, loaded.mean, loaded.std)
 
 
-@st.cache_data(show_spinner="Running the picture through ResNeXt-50 to this layer (first time)…", max_entries=24)
+@st.cache_data(show_spinner="Running the picture through ResNeXt-50 to this layer (first time)…", max_entries=24, ttl=3600)
 def _features_cached(image_key: str, source: str, layer: str, _loaded, _chosen):
     from resnext_viz.inside.summaries import layer_features
 
@@ -316,7 +316,7 @@ def _baseline_model(code: int = 0):
     return random_model()
 
 
-@st.cache_data(show_spinner="Computing this layer's three correlation baselines (first time)…", max_entries=24)
+@st.cache_data(show_spinner="Computing this layer's three correlation baselines (first time)…", max_entries=24, ttl=3600)
 def _baselines_cached(image_key: str, source: str, layer: str, _loaded, _chosen):
     from resnext_viz.inside.summaries import correlation_baselines
 
@@ -328,7 +328,7 @@ def corr_baselines(loaded, chosen: ChosenImage, layer: str):
     return _baselines_cached(chosen.key, loaded.source, layer, loaded, chosen)
 
 
-@st.cache_data(show_spinner="Running the picture through the Block builder's block…", max_entries=8)
+@st.cache_data(show_spinner="Running the picture through the Block builder's block…", max_entries=8, ttl=3600)
 def _builder_cached(image_key: str, source: str, cfg_values: tuple, _loaded, _chosen, _cfg):
     from resnext_viz.inside.summaries import builder_features
 
@@ -347,7 +347,7 @@ def builder_features(loaded, chosen: ChosenImage, cfg):
     return _builder_cached(chosen.key, loaded.source, astuple(cfg), loaded, chosen, cfg)
 
 
-@st.cache_data(show_spinner="Classifying the picture (one forward pass)…", max_entries=32)
+@st.cache_data(show_spinner="Classifying the picture (one forward pass)…", max_entries=32, ttl=3600)
 def _predictions_cached(image_key: str, source: str, _loaded, _chosen):
     from resnext_viz.inside.summaries import predictions
 
@@ -367,7 +367,7 @@ def top5(loaded, chosen: ChosenImage) -> None:
     st.markdown("**The network's top-5 guesses:** " + " · ".join(f"{name} {p:.0%}" for name, p in top))
 
 
-@st.cache_data(show_spinner="Backpropagating the target to this layer (first time)…", max_entries=48)
+@st.cache_data(show_spinner="Backpropagating the target to this layer (first time)…", max_entries=48, ttl=3600)
 def _gradients_cached(image_key: str, source: str, layer: str, kind: str, index: int, _loaded, _chosen):
     from resnext_viz.inside.summaries import gradient_summary
     from resnext_viz.inside.gradients import GradTarget
@@ -380,7 +380,7 @@ def gradients(loaded, chosen: ChosenImage, layer: str, kind: str, index: int):
     return _gradients_cached(chosen.key, loaded.source, layer, kind, index, loaded, chosen)
 
 
-@st.cache_data(show_spinner="Backpropagating a group's energy: grouped layer and dense twin…", max_entries=48)
+@st.cache_data(show_spinner="Backpropagating a group's energy: grouped layer and dense twin…", max_entries=48, ttl=3600)
 def _locality_cached(image_key: str, source: str, layer: str, group: int, _loaded, _chosen):
     from resnext_viz.inside.gradients import gradient_locality
 

@@ -133,3 +133,34 @@ def test_run_all_tells_a_crash_from_a_missed_target(tmp_path, monkeypatch):
     assert run_all.run_step("x", quick=True)[0] == "target missed"
     (tmp_path / "x.py").write_text("pass\n")
     assert run_all.run_step("x", quick=True)[0] == "ok"
+
+
+def _load_test(monkeypatch):
+    """Import bench/load_test.py as run from bench/ (it imports common.py; its dataclasses need sys.modules)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("load_test", BENCH / "load_test.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "load_test", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_test_statistics_fit_and_capacity(monkeypatch):
+    lt = _load_test(monkeypatch)
+    assert lt.percentile([1, 2, 3, 4], 50) == 2.5 and lt.percentile([5.0], 95) == 5.0
+    assert lt.percentile([0, 10], 95) == pytest.approx(9.5)
+    a, b = lt.fit_line([1, 2, 3, 6], [110, 120, 130, 160])
+    assert a == pytest.approx(100) and b == pytest.approx(10)
+    assert lt.learners_per_replica({1: 0.8, 5: 1.9, 10: 2.4, 20: 1.0}) == 5   # stops at the first miss
+    assert lt.learners_per_replica({1: float("nan")}) == 0 and lt.learners_per_replica({1: 3.0}) == 0
+    assert lt.replicas_for(30, 7) == 5 and lt.replicas_for(300, 10) == 30 and lt.replicas_for(30, 0) == 0
+
+
+def test_load_test_journey_includes_the_training_page_only_when_registered(monkeypatch):
+    lt = _load_test(monkeypatch)
+    steps = [name for name, _, _ in lt.journey(lt.Learner(index=3), "http://x", None)]
+    assert steps[0] == "home" and not any(s.startswith("train") for s in steps)
+    with_train = [name for name, _, _ in lt.journey(lt.Learner(index=3), "http://x", "Training")]
+    assert with_train[-1].startswith("train") and with_train[:-1] == steps
+    learners = [lt.Learner(index=i) for i in range(6)]
+    assert len({(x.g1, x.g2) for x in learners}) == 6 and all(x.g1 != x.g2 != 32 for x in learners)
