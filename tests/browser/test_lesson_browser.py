@@ -53,16 +53,14 @@ def test_lesson_by_keyboard_right_and_wrong_answers_and_the_hint(server, browser
     box.evaluate("e => e.blur()")
     page.keyboard.press("ArrowRight")
     wait_idle(page)
-    page.keyboard.press("ArrowRight")
-    wait_idle(page)
-    assert _heading(page).startswith("6. ")
-    q6 = _question(6)
+    assert _heading(page).startswith("5. ")
+    q5 = _question(5)  # the next step with a question
     box = page.get_by_label(re.compile(r"^Your answer"))
-    box.fill(ex.answer_text(q6))
+    box.fill(ex.answer_text(q5))
     box.press("Enter")
     wait_idle(page)
     text = _main(page)
-    assert "Right: " in text and q6.worked.split(";")[0] in text
+    assert "Right: " in text and q5.worked.split(";")[0] in text
     assert "1 of " in page.locator('[data-testid="stMetric"]').first.inner_text()
     shot = tmp_path / "lesson.png"
     page.screenshot(path=str(shot), full_page=True)
