@@ -189,3 +189,12 @@ def _target(net, info, block, block_input, out, target: gp.GradTarget):
     logits = net.fc(h.mean(dim=(2, 3)))  # (1, classes)
     gp._check_index(target.index, logits.shape[1], "class")
     return logits[0, target.index], None
+
+
+def init_ratio(run: Run, layer: str, x: torch.Tensor) -> float | None:
+    """Return the inside ÷ across ratio of `layer` in the same network at its initial weights (the run's seed), same image."""
+    from resnext_viz.train import models as M
+
+    ds = load_dataset(run.config.dataset)
+    v = {m.name: m for m in M.variants(ds.shape[0], len(ds.classes))}[run.config.variant]
+    return features(M.build(v, ds.shape[0], len(ds.classes), run.seed).eval(), layer, x).ratio
