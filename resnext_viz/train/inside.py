@@ -28,12 +28,13 @@ def run_id(run: Run) -> str:
 
 
 def grouped_runs(reg: Registry | None = None) -> list[Run]:
-    """Return the finished runs whose network has grouped 3×3s (C > 1), newest first; shuffled-label runs left out."""
+    """Return the finished runs whose network has grouped 3×3s (C > 1), newest first, matched parameters before
+    matched width; shuffled-label runs left out."""
     reg = reg or REGISTRY
     with reg.lock:
         runs = [r for r in reg.runs.values() if r.state == "done" and r.state_dict is not None
                 and r.config.variant != "dense" and not r.config.random_labels]
-    return runs[::-1]
+    return sorted(runs[::-1], key=lambda r: r.config.variant != "grouped")  # stable: newest first within each
 
 
 def find(name: str, reg: Registry | None = None) -> Run | None:
@@ -43,10 +44,8 @@ def find(name: str, reg: Registry | None = None) -> Run | None:
 
 def describe(run: Run) -> str:
     """Return one sentence: how the weights were trained and the test accuracy they reached (from the run's record)."""
-    from resnext_viz.train.models import variants
-
     c, last = run.config, run.history[-1]
-    label = {v.name: v.label for v in variants()}[c.variant]
+    label = _variant(run).label
     return (f"The weights were trained here on {c.dataset}: {label}, {c.epochs} epoch{'s' if c.epochs != 1 else ''}, "
             f"learning rate {c.lr:g}, batch {c.batch}, seed {run.seed}; test accuracy "
             f"{last.test_acc:.1%} on the {len(load_dataset(c.dataset).y_test):,} test images.")
@@ -55,14 +54,16 @@ def describe(run: Run) -> str:
 def option_label(run: Run) -> str:
     """Return the run as a short choice: variant, data set, seed, test accuracy."""
     c = run.config
-    return (f"{c.variant.replace('_', ' ')} (C = {run_groups(run)}) · {c.dataset} · {c.epochs} ep · seed {run.seed} · "
+    v = _variant(run)
+    return (f"{'grouped, matched width' if v.name == 'grouped_thin' else 'grouped'} (C = {v.C}, d = {v.d}) · {c.dataset} · {c.epochs} ep · seed {run.seed} · "
             f"test {run.history[-1].test_acc:.1%}")
 
 
-def run_groups(run: Run) -> int:
+def _variant(run: Run):
     from resnext_viz.train.models import variants
 
-    return {v.name: v.C for v in variants()}[run.config.variant]
+    ds = load_dataset(run.config.dataset)
+    return {v.name: v for v in variants(ds.shape[0], len(ds.classes))}[run.config.variant]
 
 
 # ---- one test image through the trained net -----------------------------------------------------

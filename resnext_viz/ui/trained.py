@@ -16,6 +16,7 @@ from resnext_viz.inside import grid_png as gpng
 from resnext_viz.inside import summaries as fp
 from resnext_viz.train import inside as T
 
+from .inside import fit_choice
 from .state import Field, seed, show_notices, sync_url
 from .widgets import figure
 
@@ -188,8 +189,9 @@ def trained_gradients_view(t: Trained, targets: dict[str, str]) -> None:
     ss, info = st.session_state, layer_info(t.net, t.layer)
     G, per, img = info.groups, info.out_per_group, t.image
     for f, options in ((_GRAD_FIELDS[0], range(G)), (_GRAD_FIELDS[2], range(-2, len(img.classes)))):
-        if ss.get(f.key) not in options:
-            ss[f.key] = f.default
+        fit_choice(f, list(options), notices)
+    if ss.get("trained_group") in range(G):
+        fit_choice(_GRAD_FIELDS[3], list(range(ss["trained_group"] * per, (ss["trained_group"] + 1) * per)), notices)
     show_notices(notices)
     c2, c3, c4 = st.columns([2, 3, 5], vertical_alignment="bottom")
     g = c2.selectbox("Output group g", list(range(G)), persist_state="session", key="trained_group",
@@ -203,8 +205,7 @@ def trained_gradients_view(t: Trained, targets: dict[str, str]) -> None:
                                                                                              if k >= 0 else ""))
         index = {-1: img.predicted, -2: img.label}.get(cls, cls)
     elif kind == "channel":
-        if ss.get("trained_channel") not in range(g * per, (g + 1) * per):
-            ss["trained_channel"] = g * per
+        fit_choice(_GRAD_FIELDS[3], list(range(g * per, (g + 1) * per)), [])  # g changed in this run: no notice
         index = c4.selectbox(f"Channel of group {g}", list(range(g * per, (g + 1) * per)), persist_state="session",
                              key="trained_channel", format_func=lambda c: f"channel {c}")
     else:

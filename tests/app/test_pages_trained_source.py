@@ -86,3 +86,11 @@ def test_a_run_the_server_no_longer_has_falls_back_with_a_notice(trained):
     assert "is not on this server" in at.warning[0].value
     assert at.number_input(key="trained_image").value == 5  # nothing else lost
     assert len(at.get("plotly_chart")) == 4
+
+
+def test_a_bad_trained_group_in_the_link_falls_back_with_a_notice(trained):
+    at = run_page(GRAD, {"grad_source": "trained", "trained_group": "99", "trained_target": "channel"})
+    assert not at.exception and not at.error
+    assert any("trained group" in w.value for w in at.warning)
+    assert at.selectbox(key="trained_group").value == 0 and at.selectbox(key="trained_channel").value in (0, 1)
+    assert len(at.get("plotly_chart")) == 2
