@@ -31,7 +31,7 @@ __all__ = ["TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "
            "group_feature_sections"]
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
 def _net(name: str, token: int, _run):
     from resnext_viz.train.evidence import trained_net
 
@@ -112,7 +112,7 @@ def trained_source(notices: list[str]) -> Trained | None:
     return chosen
 
 
-@st.cache_data(show_spinner="Running the test image through the trained network…", max_entries=32)
+@st.cache_data(show_spinner="Running the test image through the trained network…", max_entries=32, ttl=3600)
 def _features(name: str, token: int, layer: str, index: int, _t: Trained):
     return T.features(_t.net, layer, _t.image.x), T.init_ratio(_t.run, layer, _t.image.x)
 
@@ -122,7 +122,7 @@ def trained_features(t: Trained):
     return _features(t.name, t.token, t.layer, t.image.index, t)
 
 
-@st.cache_data(show_spinner="Backpropagating to the trained network's grouped layer…", max_entries=48)
+@st.cache_data(show_spinner="Backpropagating to the trained network's grouped layer…", max_entries=48, ttl=3600)
 def _gradients(name: str, token: int, layer: str, index: int, kind: str, target: int, _t: Trained):
     from resnext_viz.inside.gradients import GradTarget
 
