@@ -16,11 +16,24 @@ st.markdown("Pick one number the network computes and backpropagate it to a grou
             "weights receive gradient, and can blame cross from one group to another?")
 
 with ui.plain_errors("computing the gradients"):
+    TARGETS = {"class": "a class score", "group": "group g's energy", "channel": "one channel of g"}
+    SOURCES = {"resnext50": "A layer of ResNeXt-50", ui.TRAINED_SOURCE: ui.TRAINED_LABEL}
+    src = [ui.Field("grad_source", "grad_source", "resnext50", label="source")]
+    src_notices = ui.seed(src)
+    ui.fit_choice(src[0], list(SOURCES), src_notices)
+    if st.radio("Network", list(SOURCES), persist_state="session", key="grad_source", format_func=SOURCES.get,
+                horizontal=True) == ui.TRAINED_SOURCE:
+        trained = ui.trained_source(src_notices)
+        ui.sync_url(src)
+        if trained is not None:
+            ui.trained_gradients_view(trained, TARGETS)
+        st.stop()
+    ui.show_notices(src_notices)
+    ui.sync_url(src)
     loaded = ui.image_model()
     chosen = ui.image_chooser(loaded, compact=True)
     ui.weights_notice(loaded)
 
-    TARGETS = {"class": "a class score", "group": "group g's energy", "channel": "one channel of g"}
     fields = [ui.LAYER_FIELD, ui.Field("grad_group", "group", 0, 0, 4095, label="group"),
               ui.Field("grad_target", "target", "group", label="target"),
               ui.Field("grad_class", "class", -1, -1, 999, label="class"),

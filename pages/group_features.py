@@ -1,40 +1,44 @@
 """Group features: one grouped convolution's output on a real picture, group by group."""
 
 import inspect
-from functools import partial
 
 import streamlit as st
 
 from resnext_viz.inside import summaries as fp
-from resnext_viz.inside import figures as ff
-from resnext_viz.inside import grid_png as gpng
 from resnext_viz import ui
 from resnext_viz.inside import probes
 
 ui.require_app()
 
 st.title("Group features")
-st.markdown("Run a picture through ResNeXt-50 and look inside one grouped convolution: each group's output "
-            "channels side by side, how strongly each group responds, and how its channels relate to each other.")
+st.markdown("Run a picture through ResNeXt-50 (or a network trained here) and look inside one grouped convolution: "
+            "each group's output channels side by side, how strongly each group responds, and how its channels relate to each other.")
 
 with ui.plain_errors("showing the group features"):
-    loaded = ui.image_model()
-    chosen = ui.image_chooser(loaded)
-    ui.weights_notice(loaded)
-    ui.top5(loaded, chosen)
-
-    SOURCES = {"resnext50": "A layer of ResNeXt-50", "builder": "The block from the Block builder"}
+    SOURCES = {"resnext50": "A layer of ResNeXt-50", "builder": "The block from the Block builder",
+               ui.TRAINED_SOURCE: ui.TRAINED_LABEL}
     fields = [ui.Field("feat_source", "source", "resnext50", label="source"), ui.LAYER_FIELD,
               ui.Field("feat_page", "page", 1, 1, 4096, label="page")]
     notices = ui.seed(fields)
     ui.fit_choice(fields[0], list(SOURCES), notices)
+    source = st.radio("Grouped convolution to probe", list(SOURCES), persist_state="session", key="feat_source",
+                      format_func=SOURCES.get, horizontal=True)
+    if source == ui.TRAINED_SOURCE:
+        trained = ui.trained_source(notices)
+        ui.sync_url(fields)
+        if trained is not None:
+            f, init = ui.trained_features(trained)
+            st.subheader(f"Feature maps of {f.title}, group by group", anchor=False)
+            ui.group_feature_sections(f, range(f.groups), png_name=f"feature_maps_trained_{f.title}.png",
+                                      init_ratio=init, init_seed=trained.run.seed)
+        st.stop()
+    loaded = ui.image_model()
+    chosen = ui.image_chooser(loaded)
+    ui.weights_notice(loaded)
+    ui.top5(loaded, chosen)
     notice_slot = st.container()
-    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    source = c1.radio("Grouped convolution to probe", list(SOURCES), persist_state="session", key="feat_source", format_func=SOURCES.get,
-                      horizontal=True)
     if source == "resnext50":
-        with c2:
-            layer = ui.layer_select(loaded, notices)
+        layer = ui.layer_select(loaded, notices)
         f = ui.features(loaded, chosen, layer)
     else:
         try:
@@ -46,7 +50,7 @@ with ui.plain_errors("showing the group features"):
             ui.show_notices(notices)
             ui.sync_url(fields)
             st.stop()
-        c2.markdown(f"**{f.title}**, G = {f.groups}")
+        st.markdown(f"**{f.title}**, G = {f.groups}")
         st.caption(f"The picture goes through ResNeXt-50 up to {feed.source} ({cfg.inplanes} channels, "
                    f"{feed.source_hw[0]}×{feed.source_hw[1]})"
                    + (f", is resized to the block's {cfg.height}×{cfg.width}" if feed.resized else "")
@@ -72,43 +76,9 @@ with ui.plain_errors("showing the group features"):
                          help=helptext)
     ui.sync_url(fields)
     shown = probes.group_page(f.groups, st.session_state["feat_page"] - 1, fp.GROUPS_PER_PAGE)
-    st.caption(f"Output of the grouped convolution (before batch norm and ReLU), {f.channels} channels in {f.groups} "
-               f"groups of {f.per_group}. Each frame holds one group's channels, left to right and top to bottom, "
-               f"framed in that group's colour on every page. Blue is negative, red positive; every group has its "
-               f"own scale (its largest |value| is full colour), so compare channels within a frame.")
-    ui.figure(ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps")
     png_name = f"feature_maps_{layer if source == 'resnext50' else 'block_builder'}_groups_{shown[0]}-{shown[-1]}.png"
-    st.download_button("Download these maps as one PNG", data=partial(gpng.feature_grid_png, f.act, f.groups, shown,
-                                                                      f.title), file_name=png_name,
-                       mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
-
-    st.subheader("How strongly each group responds", anchor=False)
-    ui.figure(ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy")
-
-    st.subheader("Do the channels of a group work together?", anchor=False)
     base = ui.corr_baselines(loaded, chosen, layer) if source == "resnext50" else None
-    if f.within is not None:
-        m = st.columns(3)
-        m[0].metric("Mean |corr| inside a group", f"{f.within:.3f}", help="between different channels of one group")
-        m[1].metric("Mean |corr| across groups", f"{f.across:.3f}", help="between channels of different groups")
-        m[2].metric("Inside ÷ across", f"{f.ratio:.2f}×")
-        if base:
-            m = st.columns(3)
-            m[0].metric("Random-init baseline", f"{base.random_init:.2f}×", help="the same layer of ResNeXt-50 "
-                        "with seeded random weights, same picture: what the wiring alone gives")
-            m[1].metric("Dense layer cut into fake groups", f"{base.dense_fake:.2f}×", help="a dense 3×3 of this "
-                        "shape, seeded random weights, same input, its outputs cut into the same groups: no wiring")
-            m[2].metric("Inputs shuffled first", f"{base.shuffled:.2f}×", help="these weights, the layer's input "
-                        f"channels permuted (seed {base.seed}) before grouping: each group reads scattered channels")
-    ui.figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
-              "channel_correlation", "feat_corr")
-    st.markdown(fp.correlation_text(base is not None))
-    if f.corr_step > 1:
-        st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages {f.corr_step}×"
-                   f"{f.corr_step} channel pairs; the numbers above use every pair.")
-
-    st.subheader("What each group responds to most", anchor=False)
-    ui.figure(ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top")
+    ui.group_feature_sections(f, shown, base, png_name)
 
     with st.expander("Show the code"):
         st.code(inspect.getsource(probes.by_group) + "\n" + inspect.getsource(probes.channel_correlation),

@@ -10,6 +10,7 @@ re-exported). Rules kept here so every page follows them:
 
 Modules: state (URL state, routing, action requests), present (presentation mode, ?hide=, theme, CSS),
 widgets (figures, tables, export, device picker, plain errors), conv, blocks, inside, lab, mechanics, train,
+trained (a network trained here as the source of Group features and Gradients),
 claims (each lesson family's controls and cached calls), lesson (the guided lesson's step, timeline, exercise
 and downloads).
 """
@@ -28,3 +29,4 @@ from .train import *  # noqa: F401,F403
 from .claims import *  # noqa: F401,F403
 from . import claims  # noqa: F401  (the claims page reads CHECK_IMAGES)
 from .warm import *  # noqa: F401,F403
+from .trained import *  # noqa: F401,F403
