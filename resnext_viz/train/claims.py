@@ -169,7 +169,8 @@ def _measured(c: Claim, m: Measurements) -> Verdict:
         init = interval(m.cka_init["grouped"]) if m.cka_init else None
         ev += f" Random-init grouped network: {init}." if init else ""
         return Verdict(c, CAVEAT if verdict == HOLDS else verdict,
-                       ev + " The dense number is its layer cut into fake groups; part of any difference is wiring, "
+                       ev + " The dense number is its layer cut into fake groups, which hold fewer channels than the "
+                       "grouped network's, so the two are not directly comparable; part of any difference is wiring, "
                        "not learning (Deep Roots reports block structure between layers).", DEEP_ROOTS)
     if c.key == "regularisation" and m.memorise_acc:
         verdict, ev = compare(interval(m.memorise_acc["grouped"]), interval(m.memorise_acc["dense"]),
@@ -210,9 +211,11 @@ def _measured(c: Claim, m: Measurements) -> Verdict:
             g, d = interval(m.lr_final[("grouped", lr)]), interval(m.lr_final[("dense", lr)])
             s = separated(g, d)
             better, worse = better + (s > 0), worse + (s < 0)
-            rows.append(f"lr {lr:g}: grouped {g.mean:.3f} ± {g.hi - g.mean:.3f}, dense {d.mean:.3f} ± {d.hi - d.mean:.3f}")
+            rows.append(f"lr {lr:g}: grouped {g.mean:.3f} ({g.lo:.3f}–{g.hi:.3f}), dense {d.mean:.3f} "
+                        f"({d.lo:.3f}–{d.hi:.3f})")
         verdict = CONTRADICTED if worse and not better else HOLDS if better and not worse else NOT_SUPPORTED
-        return Verdict(c, verdict, "Final test accuracy across seeds at each learning rate (mean ± 95 % CI half-width): "
+        return Verdict(c, verdict, "Final test accuracy across seeds at each learning rate (mean and 95 % CI, "
+                       "clipped to 0–1): "
                        + "; ".join(rows) + ".")
     return _pending(c)
 
