@@ -106,7 +106,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("fewer_params", "96.9% fewer parameters while maintaining similar or higher accuracy", "measured",
           "default", "parameters", "?c_in=64&c_out=128&kh=3&kw=3&groups=32&bias=0",
           "Parameter math · 64→128, G = 32"),
-    Claim("only_groups", "The only difference between ResNet and ResNeXt is the groups argument of conv2", "cited",
+    Claim("only_groups", "The only difference between ResNet and ResNeXt is the groups argument of conv2", "checked",
           "", "resnet_vs_resnext", "?pair=50", "ResNet vs ResNeXt · the 50-layer pair"),
 )
 
@@ -133,7 +133,8 @@ CITED = {
                     "(22.2 %) shows saturation, and these are single runs without error bars.", RESNEXT_T3),
     "only_groups": (CONTRADICTED, "ResNeXt-50 changes two settings: groups = 32 and width_per_group = 4. Counted here: "
                     "ResNeXt-50 has 25,028,904 parameters; groups = 32 alone (width_per_group 64) gives 667,000,104. "
-                    "torchvision's BasicBlock refuses groups ≠ 1.", "counted on the ResNet vs ResNeXt page"),
+                    "torchvision's BasicBlock refuses groups ≠ 1.",
+                    "ResNeXt (Xie et al., CVPR 2017), Table 1: stage 1's bottleneck is 128 wide, not 64"),
 }
 
 
