@@ -10,12 +10,13 @@ ui.warm_training()
 st.title("The article's claims, on trial")
 st.markdown("The seed article this app answers says that higher cardinality brings feature diversity, an implicit "
             "regularisation effect, efficiency, scalability, localized gradients, reduced interference, stable "
-            "training, less overfitting, better generalisation, robust representations, and 96.9 % fewer "
-            "parameters at similar accuracy. Each claim gets a verdict: **computed** from a run on this server "
-            "(with 95 % intervals over seeds), **checked** exactly here, or **cited** with its source.")
-st.caption("Verdicts: *holds*, *holds with a caveat*, *not supported here* (the intervals overlap, or nothing "
-           "measured yet) and *contradicted*. Measured verdicts are about these small networks on 8×8 digits; "
-           "they do not speak for ImageNet-scale models.")
+            "training, less overfitting, better generalisation, robust representations, 96.9 % fewer "
+            "parameters at similar accuracy, and that ResNeXt differs from ResNet only in the groups argument. "
+            "Each claim gets a verdict: **computed** from a run on this server (with 95 % intervals over seeds), "
+            "**checked** exactly here, or **cited** with its source.")
+st.caption("Verdicts: *holds*, *holds with a caveat*, *not supported here* (the intervals overlap, or one seed "
+           "gives none) and *contradicted*; a claim with no run yet shows *not measured yet*. Measured verdicts are "
+           "about these small networks on 8×8 digits; they do not speak for ImageNet-scale models.")
 
 st.subheader("Live check: does a step on one group touch the others?", anchor=False)
 fields = [ui.Field("claims_group", "group", 0, 0, 7, label="group")]
@@ -30,8 +31,8 @@ st.markdown(f"One SGD step (learning rate 0.1) on group {group}'s filters only, 
             f"{ui.claims.CHECK_IMAGES} digits: the other {len(res.group_change) - 1} groups' outputs at that layer "
             f"changed by **{'exactly 0' if res.others_exactly_zero else 'more than 0'}**; group {group}'s by up to "
             f"{res.group_change[group]:.2e}. **{moved} of {len(res.logit_change)} logits changed** (largest "
-            f"{max(res.logit_change):.2e}): the next 1×1 convolution mixes every group, so the step reaches "
-            "the whole output.")
+            f"{max(res.logit_change):.2e})" + (": the next 1×1 convolution mixes every group, so the step reaches "
+            "the whole output." if moved == len(res.logit_change) else "."))
 
 st.subheader("Every claim", anchor=False)
 st.caption(ui.runs_used())

@@ -13,8 +13,8 @@ ui.require_app()
 st.title("Depthwise-separable convolution")
 st.markdown("MobileNet (Howard et al., 2017) replaces a standard k×k convolution by two layers: a *depthwise* k×k "
             "convolution, one filter per input channel (a grouped convolution with G = C_in), then a *pointwise* "
-            "1×1 convolution that mixes the channels. Xception (Chollet, CVPR 2017) is built from the same "
-            "depthwise-separable convolutions. The layer below is the one on Parameter math and Connectivity.")
+            "1×1 convolution that mixes the channels. Xception (Chollet, CVPR 2017) is built from "
+            "depthwise-separable convolutions too. The layer below is the one on Parameter math and Connectivity.")
 
 spec, problem = ui.conv_controls()
 if problem:

@@ -10,7 +10,7 @@ ui.require_app()
 
 st.title("Teacher's link builder")
 st.markdown("Choose what the class sees; copy the link, project its QR code, print the tips sheet. "
-            "The link carries every setting, so it opens the same view on any device.")
+            "The link carries every setting chosen here, so it opens the same view on any device.")
 # This page's own choices stay in the session only: in the URL they would collide with the link's own
 # present=, theme= and hide= (which govern this page while it is open).
 S = dict(persist_state="session")

@@ -36,7 +36,8 @@ except ValueError as e:
 
 if preset == "memorise":
     st.markdown("**Memorisation probe.** The training labels are shuffled (the same shuffle per seed), so nothing "
-                "about the images predicts them: a network can only *memorise*. A regulariser would slow that down. "
+                "about the images predicts them: a network can only *memorise*. A regulariser would slow that down, "
+                "but so would less capacity, so slower memorisation alone does not show regularisation. "
                 "Test accuracy should stay near chance (10 %).")
 elif preset == "lr_sweep":
     st.markdown("**Stability probe.** The dense and the matched-parameter grouped network at four learning rates: "

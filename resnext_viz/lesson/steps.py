@@ -92,7 +92,8 @@ STEPS: tuple[Step, ...] = (
     Step("inside_conv", "One output value, written out", "inside_conv",
          "Here the layer is small: 8 → 8 channels, G = 4, a 3×3 kernel on a 6 × 6 input of small integers. Output "
          "channel 5 is in group 2, so its filter w[5] of shape (2, 3, 3) reads input channels 4 and 5 only, and **One"
-         " output value** writes y[5, 1, 2] out as its 2·3·3 = 18 products plus the bias: 3 + 3 − 2 = 4. **PyTorch "
+         " output value** writes y[5, 1, 2] out as its 2·3·3 = 18 products plus the bias: the two channels' sums 3 "
+         "and 3, bias −2, so 3 + 3 − 2 = 4. **PyTorch "
          "says** beside it gives the same 4 from F.conv2d on the same tensors, and checks all 128 output values.",
          _inside(5, 1, 2), "dot_terms"),
     Step("weight_tensor", "Dense and grouped side by side", "connectivity",
@@ -170,7 +171,8 @@ STEPS: tuple[Step, ...] = (
     Step("speed", "Fewer FLOPs is not less time", "performance_lab",
          "Press **Run** to time a 3×3 convolution at every group count on the machine running this app. G = 32 does "
          "1/32 of G = 1's FLOPs but still reads the whole input and writes the whole output; on the H100 reference the"
-         " two took the same time (128 → 128, batch 64, float32: 0.202 vs 0.198 ms). Compare your points with the "
+         " two took the same time (128 → 128, batch 64, float32: 0.202 vs 0.198 ms) for different reasons: G = 1 was "
+         "compute-bound, G = 32 memory-bound and at about 31% of peak bandwidth. Compare your points with the "
          "FLOPs-ratio line in **Time against FLOPs**.",
          {"lab_channels": "128", "lab_size": "56", "lab_batch": "1", "lab_dtype": "float32", "lab_channels_last": "0",
           "lab_loop": "0", "lab_bottleneck": "0", "lab_budget": "10", "lab_threads": "1"}, "speed"),

@@ -101,3 +101,14 @@ def test_interference_verdicts_from_the_check():
     assert ok["interference"].verdict == C.CAVEAT and "exactly 0" in ok["interference"].evidence
     assert ok["localized"].verdict == C.CAVEAT and "every group" in ok["localized"].evidence
     assert _by_key(_m(interference=(False, True)))["interference"].verdict == C.CONTRADICTED
+
+
+def test_memorising_less_is_only_a_caveat_and_a_better_thin_net_is_not_called_overlapping():
+    v = _by_key(_m(test_acc={"dense": [0.80, 0.81, 0.82], "grouped": [0.80, 0.81, 0.82],
+                             "grouped_thin": [0.90, 0.91, 0.92]},
+                   memorise_acc={"dense": [0.6, 0.61, 0.62], "grouped": [0.3, 0.31, 0.32]}))
+    assert v["regularisation"].verdict == C.CAVEAT and "does not show it" in v["regularisation"].evidence
+    assert v["fewer_params"].verdict == C.CAVEAT and "more accurate" in v["fewer_params"].evidence
+    assert "intervals overlap" not in v["fewer_params"].evidence
+    one = _by_key(_m(test_acc={"dense": [0.5], "grouped": [0.5], "grouped_thin": [0.5]}))
+    assert one["fewer_params"].verdict == C.NOT_SUPPORTED and "one seed" in one["fewer_params"].evidence
