@@ -22,7 +22,7 @@ def page(lesson: lessons.Lesson) -> st.Page:
 
 
 PAGES = {section: [page(x) for x in group] for section, group in lessons.sections().items()}
-current = st.navigation(PAGES)
+current = st.navigation(PAGES, expanded=True)  # every lesson listed: 17 pages would fold to 10 behind "View more"
 notice = routing.unknown_page_notice(st.context.url, [p.url_path for ps in PAGES.values() for p in ps],
                                      st.get_option("server.baseUrlPath"))
 if notice:  # st.navigation falls back to Home silently; say so
