@@ -47,12 +47,14 @@ def view(spec):
                 f"{cm.fmt_int(cx.EDGE_LIMIT)} drawn one by one, so each group is drawn as one band from its input block "
                 "to its output block. Hover a band for its channels.", icon=":material/info:")
 
-    if compare:
-        ui.figure(figures.bipartite_compare(spec.c_in, spec.c_out, G, highlight), "connectivity_dense_vs_grouped", "bip")
-    elif figures.uses_fan_in(spec.c_in, spec.c_out, G, highlight):
-        ui.figure(figures.bipartite_fan_in(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
-    else:
-        ui.figure(figures.bipartite(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
+    with ui.main_figure():  # presentation mode draws it under the title
+        if compare:
+            ui.figure(figures.bipartite_compare(spec.c_in, spec.c_out, G, highlight), "connectivity_dense_vs_grouped",
+                      "bip")
+        elif figures.uses_fan_in(spec.c_in, spec.c_out, G, highlight):
+            ui.figure(figures.bipartite_fan_in(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
+        else:
+            ui.figure(figures.bipartite(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
 
     left, right = st.columns(2, gap="large")
     with left:

@@ -59,9 +59,10 @@ with left:
         f"- FLOPs (2 per MAC) = **{n(r.flops)}**\n"
         f"- output activation memory (float32) = **{cm.fmt_bytes(r.output_bytes)}**")
 
-st.subheader("Every valid group count", anchor=False)
-ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
-ui.group_slider(spec)
+with ui.main_figure():  # presentation mode draws it under the title
+    st.subheader("Every valid group count", anchor=False)
+    ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
+    ui.group_slider(spec)
 
 with st.expander("Show the code"):
     st.code("".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)), language="python")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from resnext_viz.palette import TEXT_MIN_CONTRAST, mix, reach_contrast
 from resnext_viz.plotting import PRESENT_SCALE, THEMES, Theme
 
 from .state import FIELDS_BY_URL, Field, show_notices, url_state
@@ -180,8 +181,6 @@ def _theme_css(t: Theme) -> str:
 [data-testid="stApp"] :is([data-testid^="stBaseButton-secondary"],
   [data-testid="stButtonGroup"] [role="radiogroup"] button, [data-testid="stPopover"] button) {{
   background: {t.surface} !important; color: {t.text} !important; border-color: {t.border} !important; }}
-[data-testid="stApp"] :is([data-baseweb="tag"], [data-tag]) {{ background: {t.text} !important; }}
-[data-testid="stApp"] :is([data-baseweb="tag"], [data-tag]) * {{ color: {t.background} !important; }}
 [data-testid="stApp"] [data-testid="stButtonGroup"] button[data-selected="true"] {{
   border: 2px solid {t.link} !important; font-weight: 600; }}
 [data-testid="stApp"] :is([data-testid="stNumberInputStepDown"], [data-testid="stNumberInputStepUp"]) {{
@@ -193,6 +192,61 @@ def _theme_css(t: Theme) -> str:
 [data-testid="stApp"] :is([data-testid="stAlertContainer"], [data-testid="stAlert"] > div) {{
   background: {t.surface} !important; border: 1px solid {t.border} !important; }}
 """
+
+
+# Streamlit 1.67's own primary colour in the light theme (measured in the browser: tags, primary buttons, the slider's
+# value, the selected choice of a segmented control); white on it is 5.2:1, the high-contrast theme's black 4.1:1.
+ACCENT = "#C53948"
+_TAG = ':is([data-baseweb="tag"], [data-tag])'
+_PRIMARY = '[data-testid^="stBaseButton-primary"]'
+_CHOSEN = '[data-testid="stButtonGroup"] button[data-selected="true"]'
+
+
+def widget_colours(t: Theme) -> dict[str, tuple[str, str]]:
+    """Return, for a theme, each Streamlit widget part whose colour this CSS sets: (text colour, its background).
+
+    Every pair stands TEXT_MIN_CONTRAST (4.5:1) or more; tests/unit/test_present.py computes each ratio.
+    """
+    chosen_bg = mix(ACCENT, t.background, 0.9) if t.name == "light" else t.surface  # Streamlit: primary at 10%
+    return {
+        "multiselect tag": (t.background, t.text),
+        "primary button": (t.background, t.text) if t.name == "contrast" else ("#FFFFFF", ACCENT),
+        "slider value": (reach_contrast(ACCENT, t.background, TEXT_MIN_CONTRAST) if t.name == "light" else t.text,
+                         t.background),
+        "selected choice": ((reach_contrast(ACCENT, chosen_bg, TEXT_MIN_CONTRAST) if t.name == "light" else t.text),
+                            chosen_bg),
+    }
+
+
+def _widget_css(t: Theme) -> str:
+    """Return CSS pinning the widget colours of widget_colours(t), in every theme (light included); the
+    `:is(p, span, ...)` lifts each rule to the specificity of _theme_css's text rule, which it follows, so it wins."""
+    c = widget_colours(t)
+    app = '[data-testid="stApp"]'
+    (tag_fg, tag_bg), (btn_fg, btn_bg) = c["multiselect tag"], c["primary button"]
+    (val_fg, _), (sel_fg, sel_bg) = c["slider value"], c["selected choice"]
+    return f"""
+{app} {_TAG} {{ background: {tag_bg} !important; color: {tag_fg} !important; }}
+{app} {_TAG} :is(p, span, div, svg, *) {{ color: {tag_fg} !important; }}
+{app} {_PRIMARY} {{ background: {btn_bg} !important; border-color: {btn_bg} !important; color: {btn_fg} !important; }}
+{app} {_PRIMARY} :is(p, span, div, svg, *) {{ color: {btn_fg} !important; }}
+{app} [data-testid="stSliderThumbValue"] {{ color: {val_fg} !important; }}
+{app} {_CHOSEN} {{ background: {sel_bg} !important; }}
+{app} {_CHOSEN} :is(p, span, div, svg, *) {{ color: {sel_fg} !important; }}
+"""
+
+
+MAIN_KEY = "present_main"  # the key of ui.main_figure's container (class .st-key-present_main)
+
+
+def main_figure():
+    """Return a container for the page's main figure (with its heading and own control, if any).
+
+    In presentation mode the CSS draws it right under the page title, above the explanations and inputs, so it
+    is above the fold at 1280×720; elsewhere it stays where the page puts it. Only the drawing order changes
+    (CSS `order`), not the page's reading order for a screen reader.
+    """
+    return st.container(key=MAIN_KEY)
 
 
 @st.cache_resource(show_spinner=False)
@@ -226,7 +280,7 @@ def view_css(view: View) -> str:
 @media (prefers-reduced-motion: reduce) {{
   *, *::before, *::after {{ animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;
     transition-duration: 0.01ms !important; scroll-behavior: auto !important; }} }}
-""", _theme_css(t)]
+""", _theme_css(t), _widget_css(t)]
     hidden = [f".st-key-{key}" for name in sorted(view.hide) for key in _keys(name)]
     if view.hides("controls"):
         css.append(_hide_controls_css())
@@ -246,5 +300,9 @@ html {{ font-size: {round(16 * PRESENT_SCALE)}px !important; }}
 [data-testid="stApp"] h1 {{ padding-top: 0 !important; }}
 .st-key-view_present_off {{ position: fixed; bottom: 10px; right: 14px; z-index: 1000; width: auto !important; }}
 [data-testid="stApp"] {{ line-height: 1.5; }}
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :is(.st-key-{MAIN_KEY},
+  :has(.st-key-{MAIN_KEY})) {{ order: -1; }}
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :has([data-testid="stHeading"] h1) {{
+  order: -2; }}
 """)
     return "".join(css)

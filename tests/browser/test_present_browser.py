@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from resnext_viz import palette as P
 from tests.conftest import wait_idle
 
 SHOTS = Path(__file__).resolve().parents[2] / ".pytest_cache" / "screenshots"
@@ -43,6 +44,24 @@ def test_presentation_mode_fills_a_projector(server, browser, size):
     assert 0 <= top < h, f"the first figure starts at {top}px, below the {h}px fold"
     assert page.evaluate(CHART_WIDTH) >= 0.9 * w           # the figure fills the width
     assert page.evaluate(BODY_FONT) >= 1.3 * plain_font     # about +40% type
+    page.close()
+
+
+MAIN_TOP = "k => document.querySelector('.st-key-' + k).getBoundingClientRect().top"
+
+
+@pytest.mark.parametrize("path, key", [("parameters", "params_chart"), ("connectivity", "bip")])
+def test_presentation_mode_puts_the_main_figure_above_the_fold(server, browser, path, key):
+    plain = _open(browser, f"{server}/{path}", 1280, 720)
+    plain_top = plain.evaluate(MAIN_TOP, key)
+    plain.close()
+    page = _open(browser, f"{server}/{path}?present=1", 1280, 720)
+    _shot(page, f"present_main_{path}")
+    top = page.evaluate(MAIN_TOP, key)
+    assert 0 <= top < 720 - 200, f"{path}: the main figure starts at {top}px of the 720px viewport"
+    assert page.locator(f".st-key-{key} [data-testid='stPlotlyChart']").is_visible()
+    if path == "parameters":  # far below the fold without presentation mode: the ordering did it
+        assert plain_top > 720 and top < plain_top
     page.close()
 
 
@@ -103,6 +122,12 @@ def test_each_theme_paints_page_and_figures(server, browser, theme):
     want = {"light": "rgb(255, 255, 255)", "dark": "rgb(14, 17, 23)", "contrast": "rgb(255, 255, 255)"}[theme]
     assert bg == want and want in paper.replace("rgba", "rgb").replace(", 1)", ")")
     assert f"theme={theme}" in page.url or theme == "light"
+    page.close()
+    page = _open(browser, f"{server}/cardinality?theme={theme}", 1280, 900)  # Streamlit's multiselect tags
+    tag = page.locator('[data-testid="stMultiSelect"] [data-tag]').first
+    fg = tag.locator("span").first.evaluate("e => getComputedStyle(e).color")
+    bg = tag.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert P.contrast_ratio(fg, bg) >= P.TEXT_MIN_CONTRAST, f"{theme} tag: {fg} on {bg}"
     page.close()
 
 

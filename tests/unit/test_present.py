@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from resnext_viz import palette as P
+from resnext_viz.serve import ROOT
 from resnext_viz import plotting, teaching
 from resnext_viz.blocks import cardinality as card
 from resnext_viz.blocks import figures as fb
@@ -61,6 +62,32 @@ def test_group_colours_and_grey_bars_are_marks_of_3_to_1_on_every_theme(theme):
     for g, c in enumerate(P.GROUP_COLORS + (P.NEUTRAL_BAR,)):
         assert P.contrast_ratio(c, bg) >= P.MARK_MIN_CONTRAST, f"colour {g} {c} on {theme}: " \
                                                                 f"{P.contrast_ratio(c, bg):.2f}:1"
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_streamlit_widget_colours_meet_aa_on_every_theme(theme):
+    from resnext_viz import ui
+
+    t = plotting.THEMES[theme]
+    colours = ui.widget_colours(t)
+    assert {"multiselect tag", "primary button", "slider value", "selected choice"} <= set(colours)
+    for part, (fg, bg) in colours.items():
+        ratio = P.contrast_ratio(fg, bg)
+        assert ratio >= P.TEXT_MIN_CONTRAST, f"{theme} {part}: {fg} on {bg} = {ratio:.2f}:1"
+    css = ui.view_css(ui.View(theme=theme))  # the CSS paints exactly these colours, light included
+    tag_fg, tag_bg = colours["multiselect tag"]
+    assert f"background: {tag_bg} !important; color: {tag_fg} !important;" in css
+    assert f'[data-testid="stSliderThumbValue"] {{ color: {colours["slider value"][0]} !important; }}' in css
+    assert f"{{ color: {colours['primary button'][0]} !important; }}" in css
+
+
+def test_streamlit_light_defaults_fail_where_the_css_steps_in():
+    from resnext_viz.ui.present import ACCENT
+
+    # Streamlit 1.67's primary red on its own 10% tint (a segmented control's chosen option) falls short,
+    assert P.contrast_ratio(ACCENT, P.mix(ACCENT, "#FFFFFF", 0.9)) < P.TEXT_MIN_CONTRAST
+    # and so would the high-contrast theme's black text on a primary button of that red
+    assert P.contrast_ratio("#000000", ACCENT) < P.TEXT_MIN_CONTRAST
 
 
 def test_group_text_colours_on_their_chip():
@@ -162,6 +189,17 @@ def test_view_css_hides_what_the_link_names():
     assert "stNumberInput" in ui.view_css(ui.View(hide=frozenset({"controls"})))
     assert ui.View(present=True).profile == "contrast" and ui.View(present=True, theme="dark").profile == "dark"
     assert ui.parse_hide(" Controls, groups ,,") == {"controls", "groups"}
+
+
+
+def test_presentation_draws_the_main_figure_under_the_title():
+    from resnext_viz import ui
+
+    present, plain = ui.view_css(ui.View(present=True)), ui.view_css(ui.View())
+    assert f".st-key-{ui.MAIN_KEY}" in present and "order: -1" in present and "order: -2" in present
+    assert "order:" not in plain
+    for page in ("parameters", "connectivity"):  # each declares its main figure
+        assert "ui.main_figure()" in (ROOT / "pages" / f"{page}.py").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- the teacher's link
