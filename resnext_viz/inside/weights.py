@@ -14,18 +14,18 @@ import math
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from urllib.request import Request, urlopen
+from urllib.request import urlopen
 
 import torch
 from torch import nn
 
 from resnext_viz.blocks.resnet import MODEL_FACTORIES, ResNet
+from resnext_viz.download import Truncated, fetch
 from resnext_viz.inside.images import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
@@ -326,32 +326,18 @@ def _check_hash(path: Path, spec: WeightsSpec) -> None:
 
 def _download(spec: WeightsSpec, destination: Path, progress: Progress | None) -> None:
     """Download `spec.url` to `destination` in chunks, checking the SHA-256 prefix; the file appears atomically."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as out, \
-                urlopen(Request(spec.url, headers={"User-Agent": "resnext-viz"}), timeout=CONNECT_TIMEOUT_S) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            digest, done = hashlib.sha256(), 0
-            while chunk := response.read(CHUNK_BYTES):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        if total is not None and done != total:
-            raise _Unusable(f"the connection closed after {done:,} of {total:,} bytes")
-        got = digest.hexdigest()
+    def check(got: str) -> None:
         if not got.startswith(spec.sha256_prefix):
             raise _Unusable(f"the file's SHA-256 starts {got[:len(spec.sha256_prefix)]}, not {spec.sha256_prefix} "
                             f"as published (damaged or altered in transit), so it was thrown away")
-        os.replace(partial, destination)  # atomic: other processes see no file or the whole file
+
+    try:
+        fetch(spec.url, destination, algorithm="sha256", check=check, opener=urlopen, timeout=CONNECT_TIMEOUT_S,
+              chunk_bytes=CHUNK_BYTES, progress=progress)
+    except Truncated as exc:
+        raise _Unusable(str(exc)) from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, HTTPError and timeouts are OSErrors
         raise _Unusable(_network_reason(exc)) from exc
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
 
 
 def _network_reason(exc: BaseException) -> str:

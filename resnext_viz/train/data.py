@@ -17,13 +17,14 @@ import importlib.util
 import os
 import pickle
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.request import Request, urlopen
+from urllib.request import urlopen
 
 import numpy as np
+
+from resnext_viz.download import Truncated, fetch
 
 SPLIT_SEED = 0  # the one train/test split every run and every session shares
 TEST_FRACTION = 0.2
@@ -172,33 +173,20 @@ def download(url: str, destination: Path, expected_hash: str, algorithm: str = "
     if os.environ.get(OFFLINE_ENV) == "1":
         raise DownloadUnavailable(f"offline mode ({OFFLINE_ENV}=1): {destination.name} was not downloaded. "
                                   "The bundled digits and gratings still work.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as out, \
-                opener(Request(url, headers={"User-Agent": "resnext-viz"}), timeout=CONNECT_TIMEOUT_S) as response:
-            length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-            total = int(length) if length and str(length).isdigit() else None
-            h, done = hashlib.new(algorithm), 0
-            while chunk := response.read(CHUNK_BYTES):
-                out.write(chunk)
-                h.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        if total is not None and done != total:
-            raise DownloadUnavailable(f"the connection closed after {done:,} of {total:,} bytes; try again")
-        if h.hexdigest() != expected_hash:
-            raise DownloadUnavailable(f"the file's {algorithm.upper()} is {h.hexdigest()[:12]}…, not "
+    def check(got: str) -> None:
+        if got != expected_hash:
+            raise DownloadUnavailable(f"the file's {algorithm.upper()} is {got[:12]}…, not "
                                       f"{expected_hash[:12]}… as published (damaged or altered), so it was thrown away")
-        os.replace(partial, destination)
+
+    try:
+        fetch(url, destination, algorithm=algorithm, check=check, opener=opener, timeout=CONNECT_TIMEOUT_S,
+              chunk_bytes=CHUNK_BYTES, progress=progress)
+    except Truncated as exc:
+        raise DownloadUnavailable(f"{exc}; try again") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, HTTPError and timeouts are OSErrors
         reason = getattr(exc, "code", None) or getattr(exc, "reason", None) or exc
         raise DownloadUnavailable(f"{url.split('/')[2] if '//' in url else url} could not be reached ({reason}). "
                                   "The machine may be offline; the bundled digits and gratings still work.") from exc
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
     return destination
 
 

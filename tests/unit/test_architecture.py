@@ -24,7 +24,7 @@ PURE = ("resnext_viz.conv.arithmetic", "resnext_viz.conv.connectivity", "resnext
         "resnext_viz.lesson.steps", "resnext_viz.lesson.exercises", "resnext_viz.lesson.reading",
         "resnext_viz.lesson.worksheet", "resnext_viz.lesson.mech_kinds", "resnext_viz.lesson.kind",
         "resnext_viz.train.data", "resnext_viz.train.claims", "resnext_viz.train.figures",
-        "resnext_viz.teaching", "resnext_viz.lesson.train_kinds")
+        "resnext_viz.teaching", "resnext_viz.lesson.train_kinds", "resnext_viz.download")
 PAGE_MAX_LINES = 120
 MODULE_MAX_LINES = 450
 UI_MODULE_MAX_LINES = 400
