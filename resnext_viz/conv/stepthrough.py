@@ -201,7 +201,7 @@ def matrices_text(st: Step) -> str:
 
 PRESETS: dict[str, tuple[str, str, dict]] = {   # name: (button label, help, fields changed)
     "default": ("Default: 8 → 8, G = 4", "The teaching default: 8 → 8 channels, G = 4, 6×6 input, 3×3 kernel.", {}),
-    "seed_groups": ("Seed example's groups", "Conv2d(64, 128, 3, groups=32) has groups of 2 inputs → 4 outputs; "
+    "seed_groups": ("Seed's: 4 → 8, G = 2", "Conv2d(64, 128, 3, groups=32) has groups of 2 inputs → 4 outputs; "
                     "this is two such groups: 4 → 8, G = 2.", dict(c_in=4, c_out=8, groups=2)),
     "dense": ("Dense: G = 1", "The same layer with one group: every filter reads every input.", dict(groups=1)),
     "depthwise": ("Depthwise: G = 8", "G = C_in = C_out = 8: each filter reads one input channel.", dict(groups=8)),
