@@ -106,7 +106,9 @@ def test_an_image_upload_through_the_proxy_reaches_the_session_s_replica(cluster
     assert "image=upload" in page.url
     route = route_of(ctx)
     ctx.close()
-    puts = [x for x in _requests_of(proxy.log_lines(), route) if x["request"].startswith("PUT /_stcore/upload_file/")]
+    # nginx logs the refused PUT only once it has finished reading and discarding its body: wait for both lines.
+    is_put = lambda x: x["route"] == route and x["request"].startswith("PUT /_stcore/upload_file/")  # noqa: E731
+    puts = [x for x in wait_for_log(proxy, is_put, count=2, timeout_s=30.0) if is_put(x)]
     assert [(x["status"], x["upstream"]) for x in puts] == [("204", upstream)], puts
 
 
@@ -138,7 +140,9 @@ def test_an_upload_over_the_cap_is_refused_with_a_message_and_one_under_it_passe
     assert response.status == 413
     assert "larger than the upload limit of 20 MB" in response.text()
     ctx.close()
-    puts = [x for x in _requests_of(proxy.log_lines(), route) if x["request"].startswith("PUT /_stcore/upload_file/")]
+    # nginx logs the refused PUT only once it has finished reading and discarding its body: wait for both lines.
+    is_put = lambda x: x["route"] == route and x["request"].startswith("PUT /_stcore/upload_file/")  # noqa: E731
+    puts = [x for x in wait_for_log(proxy, is_put, count=2, timeout_s=30.0) if is_put(x)]
     assert [(x["status"], x["upstream"]) for x in puts] == [("204", upstream), ("413", "-")], puts
 
 
