@@ -68,22 +68,9 @@ with ui.plain_errors("computing the gradients"):
     ui.sync_url(fields)
 
     grads = ui.gradients(loaded, chosen, layer, kind, index)
-    st.subheader("Which groups' weights get gradient", anchor=False)
-    if kind == "class":
-        st.info(fp.class_target_text(layer, G), icon=":material/call_merge:")
-    if grads.own_weights is not None:
-        own = f"channel {index}'s filter" if kind == "channel" else f"group {g}'s filters"
-        st.metric(f"Weights outside {own} whose gradient is exactly 0" if kind == "channel" else
-                  f"Weights of the other {G - 1} groups whose gradient is exactly 0",
-                  f"{grads.zero_weight_grads_elsewhere:,} of {grads.weights_elsewhere:,}",
-                  help=f"dTarget/dW counted weight by weight; only the {grads.own_weights:,} weights of {own} can move "
-                       "this target" + (f" ({info.in_per_group} input channels × {info.kernel_size[0]}×"
-                                   f"{info.kernel_size[1]} = C_in/G·k·k)." if kind == "channel" else "."))
-    ui.figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
-                                "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
-    st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
-    ui.figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
-                                "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")
+    ui.gradient_sections(grads, layer, G, kind, index,
+                         detail=f" ({info.in_per_group} input channels × {info.kernel_size[0]}×{info.kernel_size[1]} = "
+                                "C_in/G·k·k)" if kind == "channel" else "")
 
     st.subheader(f"Grouped vs dense: where can the gradient of group {g}'s energy go?", anchor=False)
     rep = ui.locality(loaded, chosen, layer, g)

@@ -26,7 +26,7 @@ TEST_IMAGE_FIELD = Field("trained_image", "test_image", 0, 0, 99_999, label="tes
 TRAINED_LAYER_FIELD = Field("trained_layer", "trained_layer", "block1.conv2", label="trained layer",
                             options=tuple(T.layer_names()))
 _FIELDS = [RUN_FIELD, TEST_IMAGE_FIELD, TRAINED_LAYER_FIELD]
-__all__ = ["TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "TRAINED_LAYER_FIELD", "Trained",
+__all__ = ["gradient_sections", "TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "TRAINED_LAYER_FIELD", "Trained",
            "trained_source", "trained_features", "trained_gradients", "trained_gradients_view",
            "group_feature_sections"]
 
@@ -213,22 +213,33 @@ def trained_gradients_view(t: Trained, targets: dict[str, str]) -> None:
         c4.caption(f"E = sum of squares of channels {g * per}–{(g + 1) * per - 1} over every position.")
     sync_url(_GRAD_FIELDS)
     grads = trained_gradients(t, kind, int(index))
+    gradient_sections(grads, t.layer, G, kind, int(index), inputs_metric=True)
+    st.caption("The grouped-vs-dense comparison is drawn for ResNeXt-50's layers (pick that source above).")
+
+
+def gradient_sections(grads, layer: str, G: int, kind: str, index: int, detail: str = "",
+                      inputs_metric: bool = False) -> None:
+    """Draw the exact-zero metrics and the per-group gradient norms of one target (every Gradients source).
+
+    `detail` ends the weight metric's help (e.g. the C_in/G·k·k count); `inputs_metric` adds the
+    exact zeros on the inputs outside the target's group.
+    """
     st.subheader("Which groups' weights get gradient", anchor=False)
     if kind == "class":
-        st.info(fp.class_target_text(t.layer, G), icon=":material/call_merge:")
+        st.info(fp.class_target_text(layer, G), icon=":material/call_merge:")
     if grads.own_weights is not None:
-        own = f"channel {index}'s filter" if kind == "channel" else f"group {g}'s filters"
+        own = f"channel {index}'s filter" if kind == "channel" else f"group {grads.target_group}'s filters"
         st.metric(f"Weights outside {own} whose gradient is exactly 0" if kind == "channel" else
                   f"Weights of the other {G - 1} groups whose gradient is exactly 0",
                   f"{grads.zero_weight_grads_elsewhere:,} of {grads.weights_elsewhere:,}",
                   help=f"dTarget/dW counted weight by weight; only the {grads.own_weights:,} weights of {own} can move "
-                       "this target.")
-        st.metric(f"Input values outside input group {grads.target_group} whose gradient is exactly 0",
-                  f"{grads.zero_input_grads_outside:,} of {grads.inputs_outside:,}",
-                  help="group g's filters read only input group g: the other inputs cannot move this target")
-    figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {t.layer}",
+                       f"this target{detail}.")
+        if inputs_metric:
+            st.metric(f"Input values outside input group {grads.target_group} whose gradient is exactly 0",
+                      f"{grads.zero_input_grads_outside:,} of {grads.inputs_outside:,}",
+                      help="group g's filters read only input group g: the other inputs cannot move this target")
+    figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
                              "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
     st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
-    figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {t.layer}",
+    figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
                              "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")
-    st.caption("The grouped-vs-dense comparison is drawn for ResNeXt-50's layers (pick that source above).")
