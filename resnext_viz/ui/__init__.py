@@ -25,8 +25,23 @@ from .inside import _blocks_code, _image_model  # noqa: F401  (benchmarks and te
 from .lab import *  # noqa: F401,F403
 from .mechanics import *  # noqa: F401,F403
 from .lesson import *  # noqa: F401,F403
-from .train import *  # noqa: F401,F403
-from .claims import *  # noqa: F401,F403
-from . import claims  # noqa: F401  (the claims page reads CHECK_IMAGES)
 from .warm import *  # noqa: F401,F403
-from .trained import *  # noqa: F401,F403
+
+# The training lab's modules import torch (the runner, the small models): they load on the first use of one
+# of their names (PEP 562), so a page that draws math first does not wait ~1.4 s for torch (bench_browser's
+# cold start). `ui.claims` is the module itself (the claims page reads CHECK_IMAGES).
+_LAZY = ("train", "claims", "trained")
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    for sub in _LAZY:
+        module = importlib.import_module(f"{__name__}.{sub}")
+        if name in module.__all__:
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
