@@ -111,8 +111,12 @@ def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
                    "colour, and so on); the numbers on the figure and its hover text name each group.")
     if not view.hides("export"):
         export_menu(fig, name, key)
-    with st.expander("Data table", icon=":material/table:"):
-        data_table(fig, text)
+    # Built only while open: 200-row tables under every chart were sent, and laid out by the browser, on
+    # every rerun (bench_browser). Opening one reruns the page once; it stays open across reruns.
+    table_box = st.expander("Data table", icon=":material/table:", key=f"dt_{key}", on_change="rerun")
+    if table_box.open:
+        with table_box:
+            data_table(fig, text)
 
 
 DATA_ROWS_SHOWN = 200  # the data table's rows; a static HTML table, which screen readers walk cell by cell
@@ -129,8 +133,11 @@ def data_table(fig: go.Figure, alt: str) -> None:
         return
     if len(rows) > DATA_ROWS_SHOWN:
         st.caption(f"The first {DATA_ROWS_SHOWN} values; the Export menu's HTML file holds them all.")
-    df = pd.DataFrame.from_records(rows[:DATA_ROWS_SHOWN]).astype(object)
-    st.table(df.where(df.notna(), "—"))
+    df = pd.DataFrame.from_records(rows[:DATA_ROWS_SHOWN])
+    # Text cells: a column mixing numbers and "—" is not an Arrow column (Streamlit logged a traceback and
+    # converted it again on every rerun).
+    st.table(df.map(lambda v: "—" if _missing(v) else (f"{v:,}" if isinstance(v, (int, np.integer))
+                                                        and not isinstance(v, bool) else str(v))))
 
 
 # ---------------------------------------------------------------- device choice (pages that run PyTorch)

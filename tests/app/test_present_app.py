@@ -73,3 +73,20 @@ def test_teacher_page_builds_the_link_from_the_choices():
                         "&present=1&seed=42"), url
     at.text_input(key="tch_base").set_value("not a url").run()
     assert any("not a web address" in e.value for e in at.error)
+
+
+def test_a_figures_data_table_is_built_only_when_opened_and_stays_open():
+    from resnext_viz.plotting import data_records
+    from resnext_viz.conv import arithmetic as cm
+    from resnext_viz.conv import figures
+
+    at = run_page("pages/parameters.py")
+    assert not at.exception and not at.table  # closed: no table was built or sent
+    at.session_state["dt_params_chart"] = True  # what opening the expander in the browser sets
+    at.run()
+    assert not at.exception and len(at.table) == 1
+    shown = at.table[0].value
+    expected = data_records(figures.params_vs_groups(cm.sweep_groups(cm.ConvSpec(groups=32)), 32), most=201)
+    assert len(shown) == min(len(expected), 200) and list(shown.columns) == list(expected[0])
+    at.number_input(key="conv_groups").set_value(16).run()
+    assert not at.exception and len(at.table) == 1  # a change keeps it open, rebuilt for the new state

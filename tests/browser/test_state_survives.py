@@ -75,3 +75,17 @@ def test_gradients_channel_survives_switching_the_target_away_and_back(server, b
     assert "channel=6" in page.url and "target=channel" in page.url
     assert "outside channel 6's filter" in _main_text(page)  # the page computes for the kept channel
     page.close()
+
+
+def test_a_data_table_opens_on_demand_and_stays_open_through_a_change(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(f"{server}/parameters?groups=32")
+    wait_idle(page)
+    assert page.locator('[data-testid="stTable"]').count() == 0  # none built while every expander is closed
+    page.locator('.st-key-dt_params_chart summary').click()
+    wait_idle(page)
+    table = page.locator('.st-key-dt_params_chart [data-testid="stTable"]')
+    assert table.count() == 1 and "32" in table.inner_text()
+    _set_number(page, "Groups", 16)
+    assert table.count() == 1 and "groups=16" in page.url
+    page.close()
