@@ -47,27 +47,28 @@ def view(spec):
                 f"{cm.fmt_int(cx.EDGE_LIMIT)} drawn one by one, so each group is drawn as one band from its input block "
                 "to its output block. Hover a band for its channels.", icon=":material/info:")
 
+    wiring = (spec.c_in, spec.c_out, G, highlight)  # what the figures below depend on (their cache key)
     with ui.main_figure():  # presentation mode draws it under the title
         if compare:
-            ui.figure(figures.bipartite_compare(spec.c_in, spec.c_out, G, highlight), "connectivity_dense_vs_grouped",
-                      "bip")
+            ui.figure(lambda: figures.bipartite_compare(*wiring), "connectivity_dense_vs_grouped", "bip",
+                      cache_key=wiring)
         elif figures.uses_fan_in(spec.c_in, spec.c_out, G, highlight):
-            ui.figure(figures.bipartite_fan_in(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
+            ui.figure(lambda: figures.bipartite_fan_in(*wiring), "connectivity", "bip", cache_key=("fan", wiring))
         else:
-            ui.figure(figures.bipartite(spec.c_in, spec.c_out, G, highlight), "connectivity", "bip")
+            ui.figure(lambda: figures.bipartite(*wiring), "connectivity", "bip", cache_key=wiring)
 
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader("Connection mask", anchor=False)
         st.caption("Row = output channel, column = input channel, coloured where a weight connects them. "
                    "Block-diagonal for G > 1: everything off the blocks is a weight that does not exist.")
-        ui.figure(figures.connection_mask(spec.c_in, spec.c_out, G, highlight), "connection_mask", "mask")
+        ui.figure(lambda: figures.connection_mask(*wiring), "connection_mask", "mask", cache_key=wiring)
     with right:
         st.subheader("The weight tensor", anchor=False)
         st.caption(f"PyTorch stores the weights as one tensor of shape {cm.weight_shape(spec)}. Its rows are cut into "
                    + (f"{G} slices; slice g belongs to group g alone and is applied only to input block g." if G > 1 else
                       "one slice: with G = 1 every filter reads every input channel."))
-        ui.figure(figures.weight_slices(spec, highlight), "weight_tensor", "wslices")
+        ui.figure(lambda: figures.weight_slices(spec, highlight), "weight_tensor", "wslices", cache_key=(spec, highlight))
 
     with st.expander(f"All {G} groups as a table" if G > 1 else "The one group as a table"):
         rows = [{"group": b.group, "input channels": f"{b.in_start}–{b.in_stop - 1}",

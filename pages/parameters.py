@@ -61,7 +61,8 @@ with left:
 
 with ui.main_figure():  # presentation mode draws it under the title
     st.subheader("Every valid group count", anchor=False)
-    ui.figure(figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart")
+    ui.figure(lambda: figures.params_vs_groups(cm.sweep_groups(spec), G), "params_vs_groups", "params_chart",
+              cache_key=spec)
     ui.group_slider(spec)
 
 with st.expander("Show the code"):

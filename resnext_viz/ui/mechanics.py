@@ -17,9 +17,9 @@ __all__ = ["STEP_FIELDS", "figure_alt", "step_controls", "step_pick", "step_posi
            "stack_controls", "stack_target", "stack_torch", "separable_torch", "group_slider"]
 
 
-def figure_alt(fig, name: str, key: str, alt: str) -> None:
+def figure_alt(fig, name: str, key: str, alt: str, cache_key=None) -> None:
     """Show a figure with alt text for screen readers: ui.figure (theme, export menu, data table) with this alt."""
-    figure(fig, name, key, alt=alt)
+    figure(fig, name, key, alt=alt, cache_key=cache_key)
 
 
 # ---------------------------------------------------------------- the step-through
@@ -251,9 +251,10 @@ def group_slider(spec: cm.ConvSpec) -> None:
                    f"{t.note} Timed once per configuration and kept; the Performance lab times every G with a longer budget.")
     left, right = st.columns(2, gap="large")
     with left:
-        figure_alt(figures.connection_mask(s.c_in, s.c_out, g), "slider_connectivity", "slider_mask",
+        figure_alt(lambda: figures.connection_mask(s.c_in, s.c_out, g), "slider_connectivity", "slider_mask",
                    f"The {s.c_out} by {s.c_in} connection mask at G = {g}: "
-                   f"{cm.fmt_int(cx.edge_count(s.c_in, s.c_out, g))} connections, block-diagonal for G above 1.")
+                   f"{cm.fmt_int(cx.edge_count(s.c_in, s.c_out, g))} connections, block-diagonal for G above 1.",
+                   cache_key=(s.c_in, s.c_out, g))
     with right:
-        figure_alt(figures.weight_slices(s), "slider_weights", "slider_w",
-                   f"The weight tensor {cm.weight_shape(s)} drawn as {g} per-group slices.")
+        figure_alt(lambda: figures.weight_slices(s), "slider_weights", "slider_w",
+                   f"The weight tensor {cm.weight_shape(s)} drawn as {g} per-group slices.", cache_key=s)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -89,21 +91,50 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
 
-def figure(fig: go.Figure, name: str, key: str, alt: str | None = None) -> None:
-    """Show a figure full width in this run's theme, with its alt sentence, export menu and data table.
+_FIGURES: OrderedDict = OrderedDict()  # (name, cache key, view) -> (styled figure, alt text); shared by sessions
+_FIGURES_LOCK = threading.Lock()
+FIGURES_KEPT = 256  # styled figures kept (tens of KB each): a class on the same presets builds each once
 
-    The alt text is `alt`, else the builder's fig.layout.meta['alt'], else one derived from the
-    title and the traces' values (plotting.alt_text); a figure that yields none is refused.
-    """
-    view = current_view()
-    plotting.style(fig, view.profile, view.present)
-    if reduced_motion():
+
+def _styled(fig: go.Figure, alt: str | None, name: str, theme: str, present: bool, still: bool):
+    plotting.style(fig, theme, present)
+    if still:
         plotting.reduce_motion(fig)
     text = (alt or plotting.alt_text(fig)).strip()
     if alt and not any(ch.isdigit() for ch in text):  # a sentence without numbers: add the figure's own
         text = f"{text.rstrip('.')}. {plotting.alt_text(fig, own=False)}"
     if not text:
         raise ValueError(f"figure '{name}' has no alt text: set fig.layout.meta['alt'] in its builder")
+    return fig, text
+
+
+def figure(fig: go.Figure | Callable[[], go.Figure], name: str, key: str, alt: str | None = None,
+           cache_key: Hashable = None) -> None:
+    """Show a figure full width in this run's theme, with its alt sentence, export menu and data table.
+
+    The alt text is `alt`, else the builder's fig.layout.meta['alt'], else one derived from the
+    title and the traces' values (plotting.alt_text); a figure that yields none is refused.
+    `fig` may be a function that builds it, with `cache_key` the values it depends on: the styled figure
+    is then kept per (name, cache_key, theme, presentation, motion) and reused by every session, so a
+    rerun that left it unchanged neither builds nor restyles it (bench_browser; it is never mutated after).
+    """
+    view = current_view()
+    look = (view.profile, view.present, reduced_motion())
+    if callable(fig):
+        slot = (name, cache_key, alt, look)
+        with _FIGURES_LOCK:
+            hit = _FIGURES.get(slot)
+            if hit is not None:
+                _FIGURES.move_to_end(slot)
+        if hit is None:
+            hit = _styled(fig(), alt, name, *look)
+            with _FIGURES_LOCK:
+                _FIGURES[slot] = hit
+                while len(_FIGURES) > FIGURES_KEPT:
+                    _FIGURES.popitem(last=False)
+        fig, text = hit
+    else:
+        fig, text = _styled(fig, alt, name, *look)
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)
     groups = (fig.layout.meta or {}).get("groups") if isinstance(fig.layout.meta, dict) else None
     if isinstance(groups, int) and groups > len(GROUP_COLORS):

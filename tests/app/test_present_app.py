@@ -90,3 +90,25 @@ def test_a_figures_data_table_is_built_only_when_opened_and_stays_open():
     assert len(shown) == min(len(expected), 200) and list(shown.columns) == list(expected[0])
     at.number_input(key="conv_groups").set_value(16).run()
     assert not at.exception and len(at.table) == 1  # a change keeps it open, rebuilt for the new state
+
+
+def test_an_unchanged_figure_is_neither_rebuilt_nor_restyled_and_each_theme_has_its_own(monkeypatch):
+    from resnext_viz.conv import figures
+    from resnext_viz.ui import widgets
+
+    built = []
+    real = figures.params_vs_groups
+    monkeypatch.setattr(figures, "params_vs_groups", lambda *a, **k: built.append(a[1]) or real(*a, **k))
+    widgets._FIGURES.clear()
+    at = run_page("pages/parameters.py", {"groups": "32"})
+    at.run()
+    assert built == [32]  # the second run found it
+    at.number_input(key="conv_groups").set_value(16).run()
+    at.number_input(key="conv_groups").set_value(32).run()
+    assert built == [32, 16]  # back to 32: the kept figure
+    assert not at.exception and at.get("plotly_chart")
+    other = run_page("pages/parameters.py", {"groups": "32", "theme": "dark"})  # another learner, dark theme
+    assert not other.exception and built == [32, 16, 32]
+    kept = {(slot[0], slot[3][0]): fig for slot, (fig, _) in widgets._FIGURES.items()}
+    assert kept[("params_vs_groups", "dark")].layout.paper_bgcolor == "#0E1117"
+    assert kept[("params_vs_groups", "light")].layout.paper_bgcolor == "#FFFFFF"
