@@ -282,3 +282,17 @@ def test_lesson_step_hook_reads_the_lessons_steps(monkeypatch):
     assert teaching.lesson_steps() == [("1", "1. Dense"), ("2", "2. Grouped")]
     link = teaching.TeacherLink("https://s.example", "lesson", step="2", seed=5)
     assert link.url() == "https://s.example/lesson?step=2&seed=5"
+
+
+def test_slim_templates_keep_plotlys_defaults_for_what_the_figures_draw():
+    import plotly.io as pio
+
+    for theme in THEMES:
+        full, slim = pio.templates[plotting.THEMES[theme].template], pio.templates[f"rvz_{theme}"]
+        for trace in plotting.TEMPLATE_TRACES:  # the same per-trace defaults, where the app draws that trace type
+            assert slim.data[trace] == full.data[trace]
+        kept = {k: v for k, v in full.layout.to_plotly_json().items() if k not in plotting._UNUSED_LAYOUT}
+        assert kept == slim.layout.to_plotly_json() and len(kept) > 10
+    used = {tr.type for build in FIGURES.values() for tr in build().data}
+    assert used <= set(plotting.TEMPLATE_TRACES), used - set(plotting.TEMPLATE_TRACES)  # a new trace type: add it
+    assert plotting.style(F.bipartite(8, 8, 2), "dark").layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
