@@ -100,5 +100,4 @@ if saved and saved[0] == key:
 else:
     st.caption("Press the button to measure: warm-up first, then the median of repeats until the budget is spent.")
 
-with st.expander("PyTorch code for this block", icon=":material/code:"):
-    st.code(builder.block_code(cfg), language="python")
+ui.show_code("block", lambda: builder.block_code(cfg), "PyTorch code for this block")

@@ -97,5 +97,4 @@ with ui.plain_errors("computing the gradients"):
     st.caption(f"The dense twin has the grouped filters on its diagonal blocks and small seeded random weights "
                f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
 
-    with st.expander("Show the code"):
-        st.code(inspect.getsource(gp.layer_gradients), language="python")
+    ui.show_code("gradients", lambda: inspect.getsource(gp.layer_gradients))

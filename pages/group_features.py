@@ -80,6 +80,5 @@ with ui.plain_errors("showing the group features"):
     base = ui.corr_baselines(loaded, chosen, layer) if source == "resnext50" else None
     ui.group_feature_sections(f, shown, base, png_name)
 
-    with st.expander("Show the code"):
-        st.code(inspect.getsource(probes.by_group) + "\n" + inspect.getsource(probes.channel_correlation),
-                language="python")
+    ui.show_code("features", lambda: inspect.getsource(probes.by_group) + "\n"
+                 + inspect.getsource(probes.channel_correlation))

@@ -79,5 +79,4 @@ with right:
                 f"{same:,} of {y.size:,} output values equal, the whole ({spec.c_out}, {ho}, {wo}) output.")
     st.caption("Same float64 tensors of small integers, so the sums are exact and compared with ==.")
 
-with st.expander("Show the code"):
-    st.code(inspect.getsource(sv.step), language="python")
+ui.show_code("inside_conv", lambda: inspect.getsource(sv.step))

@@ -65,8 +65,7 @@ with ui.main_figure():  # presentation mode draws it under the title
               cache_key=spec)
     ui.group_slider(spec)
 
-with st.expander("Show the code"):
-    st.code("".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)), language="python")
+ui.show_code("parameters", lambda: "".join(inspect.getsource(f) for f in (cm.weight_count, cm.output_hw, cm.macs)))
 
 # PyTorch's check comes last: a first visit waits for torch to load; all above is drawn by then.
 with right:

@@ -82,5 +82,4 @@ for heading, text in lab_reference.lesson(anchor).items():
 
 with st.expander("How the timing works"):
     st.markdown(lab.HOW_IT_IS_TIMED)
-with st.expander("Show the code"):
-    st.code(inspect.getsource(lab.GroupLoop) + "\n\n" + inspect.getsource(lab.time_callable), language="python")
+ui.show_code("lab", lambda: inspect.getsource(lab.GroupLoop) + "\n\n" + inspect.getsource(lab.time_callable))

@@ -239,16 +239,7 @@ def group_slider(spec: cm.ConvSpec) -> None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Parameters", cm.fmt_int(cm.param_count(s)), help="C_in · C_out · kH · kW / G (+ C_out with bias)")
     m2.metric("MACs", cm.fmt_int(cm.macs(s)), help="C_out · H_out · W_out · (C_in/G) · kH · kW")
-    problem = _quick_problem(s)
-    if problem:
-        m3.metric("Measured here", "not run")
-        st.caption(problem)
-    else:
-        t = _quick_time(s)
-        m3.metric("Measured here (median)", t.summary().split(" (")[0],
-                  help="On this server's CPU: one thread, float32, batch 1, forward only.")
-        st.caption(f"Measured here, on this server's CPU (one thread, float32, batch 1, forward): {t.summary()}. "
-                   f"{t.note} Timed once per configuration and kept; the Performance lab times every G with a longer budget.")
+    note = st.empty()  # the timing is filled in after the figures: a first visit waits for torch only there
     left, right = st.columns(2, gap="large")
     with left:
         figure_alt(lambda: figures.connection_mask(s.c_in, s.c_out, g), "slider_connectivity", "slider_mask",
@@ -258,3 +249,15 @@ def group_slider(spec: cm.ConvSpec) -> None:
     with right:
         figure_alt(lambda: figures.weight_slices(s), "slider_weights", "slider_w",
                    f"The weight tensor {cm.weight_shape(s)} drawn as {g} per-group slices.", cache_key=s)
+    problem = _quick_problem(s)
+    if problem:
+        m3.metric("Measured here", "not run")
+        note.caption(problem)
+    else:
+        with m3, st.spinner("Timing this layer…"):
+            t = _quick_time(s)
+        m3.metric("Measured here (median)", t.summary().split(" (")[0],
+                  help="On this server's CPU: one thread, float32, batch 1, forward only.")
+        note.caption(f"Measured here, on this server's CPU (one thread, float32, batch 1, forward): {t.summary()}. "
+                     f"{t.note} Timed once per configuration and kept; the Performance lab times every G with a longer "
+                     "budget.")

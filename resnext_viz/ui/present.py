@@ -289,7 +289,8 @@ def view_css(view: View) -> str:
                    '[data-testid="stExpandSidebarButton"]']
     if view.hides("code"):
         hidden += ['[data-testid="stMain"] .stElementContainer:has(> [data-testid="stCode"])',
-                   '[data-testid="stMain"] [data-testid="stExpander"]:has([data-testid="stCode"])']
+                   '[data-testid="stMain"] [data-testid="stExpander"]:has([data-testid="stCode"])',
+                   '[data-testid="stMain"] [class*="st-key-code_"]']  # ui.show_code's, closed and empty
     if hidden:
         css.append(",\n".join(hidden) + " { display: none !important; }\n")
     if view.present:

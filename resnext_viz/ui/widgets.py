@@ -150,6 +150,18 @@ def figure(fig: go.Figure | Callable[[], go.Figure], name: str, key: str, alt: s
             data_table(fig, text)
 
 
+def show_code(key: str, source: Callable[[], str], label: str = "Show the code") -> None:
+    """Draw a 'Show the code' expander whose code is built and highlighted only while it is open.
+
+    A closed expander's st.code was still sent and syntax-highlighted by the browser: ~0.7 s of a cold
+    start's main thread on Parameter math (bench_browser, Chromium's profiler). `?hide=code` hides it by key.
+    """
+    box = st.expander(label, icon=":material/code:", key=f"code_{key}", on_change="rerun")
+    if box.open:
+        with box:
+            st.code(source(), language="python")
+
+
 DATA_ROWS_SHOWN = 200  # the data table's rows; a static HTML table, which screen readers walk cell by cell
 
 

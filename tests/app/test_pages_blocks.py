@@ -71,6 +71,9 @@ def test_block_builder_defaults_match_pytorch_and_time_it():
     assert not at.exception
     m = metrics(at)
     assert m["Forward, median"].endswith(" ms") and float(m["Forward, median"].split()[0]) > 0
+    assert not at.code  # the code expander is closed: its code is built when opened
+    at.session_state["code_block"] = True
+    at.run()
     assert "class Bottleneck" in at.code[0].value
 
 

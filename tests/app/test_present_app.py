@@ -112,3 +112,15 @@ def test_an_unchanged_figure_is_neither_rebuilt_nor_restyled_and_each_theme_has_
     kept = {(slot[0], slot[3][0]): fig for slot, (fig, _) in widgets._FIGURES.items()}
     assert kept[("params_vs_groups", "dark")].layout.paper_bgcolor == "#0E1117"
     assert kept[("params_vs_groups", "light")].layout.paper_bgcolor == "#FFFFFF"
+
+
+def test_show_the_code_is_built_only_when_opened():
+    import inspect
+
+    from resnext_viz.conv import arithmetic as cm
+
+    at = run_page("pages/parameters.py")
+    assert not at.exception and not at.code  # closed: nothing sent for the browser to highlight
+    at.session_state["code_parameters"] = True
+    at.run()
+    assert len(at.code) == 1 and inspect.getsource(cm.macs).strip() in at.code[0].value

@@ -165,3 +165,15 @@ def test_arrow_keys_step_the_lesson_in_presentation_mode(server, browser):
     wait_idle(page)
     assert heading.inner_text().startswith("2.") and not page.locator('[data-testid="stSidebar"]').is_visible()
     page.close()
+
+
+def test_hide_code_hides_the_closed_code_expander_and_export(server, browser):
+    page = _open(browser, f"{server}/parameters?groups=8", 1280, 900)
+    assert page.get_by_text("Show the code", exact=True).is_visible()
+    page.goto(f"{server}/parameters?hide=code,export&groups=8")
+    wait_idle(page)
+    assert page.get_by_text("Show the code", exact=True).count() == 0 or \
+        not page.get_by_text("Show the code", exact=True).is_visible()
+    assert page.locator('[data-testid="stPopover"]').count() == 0  # no Export menus
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    page.close()
