@@ -78,7 +78,8 @@ with ui.plain_errors("showing the group features"):
     shown = probes.group_page(f.groups, st.session_state["feat_page"] - 1, fp.GROUPS_PER_PAGE)
     png_name = f"feature_maps_{layer if source == 'resnext50' else 'block_builder'}_groups_{shown[0]}-{shown[-1]}.png"
     base = ui.corr_baselines(loaded, chosen, layer) if source == "resnext50" else None
-    ui.group_feature_sections(f, shown, base, png_name)
+    ui.group_feature_sections(f, shown, base, png_name,  # figures kept per picture and layer (not the builder's)
+                              data_key=("resnext50", chosen.key, loaded.source, layer) if source == "resnext50" else None)
 
     ui.show_code("features", lambda: inspect.getsource(probes.by_group) + "\n"
                  + inspect.getsource(probes.channel_correlation))

@@ -135,18 +135,25 @@ def trained_gradients(t: Trained, kind: str, target: int):
 
 
 def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.png", init_ratio: float | None = None,
-                           init_seed: int | None = None) -> None:
-    """Draw Group features' figures for a Features summary: maps, energy, correlation (with baselines), top channels."""
+                           init_seed: int | None = None, data_key=None) -> None:
+    """Draw Group features' figures for a Features summary: maps, energy, correlation (with baselines), top channels.
+
+    `data_key` names the summary (picture, network, layer): its figures are then kept and reused (ui.figure).
+    """
+    shown = list(shown)
+    keyed = (lambda *part: (data_key, *part)) if data_key is not None else (lambda *part: None)
     st.caption(f"Output of the grouped convolution (before batch norm and ReLU), {f.channels} channels in {f.groups} "
                f"groups of {f.per_group}. Each frame holds one group's channels, left to right and top to bottom, "
                f"framed in that group's colour on every page. Blue is negative, red positive; every group has its "
                f"own scale (its largest |value| is full colour), so compare channels within a frame.")
-    figure(ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps")
+    figure(lambda: ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps",
+           cache_key=keyed("maps", tuple(shown)))
     st.download_button("Download these maps as one PNG", data=partial(gpng.feature_grid_png, f.act, f.groups, shown,
                                                                       f.title), file_name=png_name,
                        mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
     st.subheader("How strongly each group responds", anchor=False)
-    figure(ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy")
+    figure(lambda: ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy",
+           cache_key=keyed("energy", tuple(shown)))
     st.subheader("Do the channels of a group work together?", anchor=False)
     if f.within is not None:
         m = st.columns(3)
@@ -164,14 +171,15 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
         elif init_ratio is not None:
             st.metric("The same network before training", f"{init_ratio:.2f}×", help=f"inside ÷ across for this layer "
                       f"with the run's initial weights (seed {init_seed}), same test image: what wiring alone gives")
-    figure(ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
-           "channel_correlation", "feat_corr")
+    figure(lambda: ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
+           "channel_correlation", "feat_corr", cache_key=keyed("corr"))
     st.markdown(fp.correlation_text(base is not None))
     if f.corr_step > 1:
         st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages {f.corr_step}×"
                    f"{f.corr_step} channel pairs; the numbers above use every pair.")
     st.subheader("What each group responds to most", anchor=False)
-    figure(ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top")
+    figure(lambda: ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top",
+           cache_key=keyed("top"))
 
 
 _GRAD_FIELDS = [Field("trained_group", "trained_group", 0, 0, 4095, label="trained group"),

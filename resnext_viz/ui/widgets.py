@@ -91,9 +91,31 @@ def table(records: list[dict], key: str | None = None, columns: list[str] | None
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key)
 
 
-_FIGURES: OrderedDict = OrderedDict()  # (name, cache key, view) -> (styled figure, alt text); shared by sessions
+_FIGURES: OrderedDict = OrderedDict()  # (name, cache key, view) -> (styled figure, alt text, bytes); all sessions
 _FIGURES_LOCK = threading.Lock()
-FIGURES_KEPT = 256  # styled figures kept (tens of KB each): a class on the same presets builds each once
+FIGURES_KEPT = 256  # styled figures kept: a class on the same presets builds each once
+FIGURE_BYTES_KEPT = 48 * 2**20  # and at most this much of their arrays (a Group features mosaic holds ~2.5 MB)
+
+
+def _array_bytes(fig: go.Figure) -> int:
+    """Return about how many bytes a figure's data arrays hold (what dominates a kept figure's memory)."""
+    total = 0
+    for tr in fig.data:
+        for name in ("x", "y", "z", "customdata", "text", "hovertext"):
+            v = getattr(tr, name, None)
+            if v is None or isinstance(v, str):
+                continue
+            total += int(v.nbytes) if hasattr(v, "nbytes") else 8 * len(v) if hasattr(v, "__len__") else 0
+    return total
+
+
+def _keep(slot, hit) -> None:
+    """Keep a styled figure, dropping the least recently used past FIGURES_KEPT or FIGURE_BYTES_KEPT."""
+    with _FIGURES_LOCK:
+        _FIGURES[slot] = hit
+        while len(_FIGURES) > 1 and (len(_FIGURES) > FIGURES_KEPT or
+                                     sum(b for *_, b in _FIGURES.values()) > FIGURE_BYTES_KEPT):
+            _FIGURES.popitem(last=False)
 
 
 def _styled(fig: go.Figure, alt: str | None, name: str, theme: str, present: bool, still: bool):
@@ -120,6 +142,8 @@ def figure(fig: go.Figure | Callable[[], go.Figure], name: str, key: str, alt: s
     """
     view = current_view()
     look = (view.profile, view.present, reduced_motion())
+    if callable(fig) and cache_key is None:  # nothing to key it by: build it, keep nothing
+        fig = fig()
     if callable(fig):
         slot = (name, cache_key, alt, look)
         with _FIGURES_LOCK:
@@ -127,12 +151,10 @@ def figure(fig: go.Figure | Callable[[], go.Figure], name: str, key: str, alt: s
             if hit is not None:
                 _FIGURES.move_to_end(slot)
         if hit is None:
-            hit = _styled(fig(), alt, name, *look)
-            with _FIGURES_LOCK:
-                _FIGURES[slot] = hit
-                while len(_FIGURES) > FIGURES_KEPT:
-                    _FIGURES.popitem(last=False)
-        fig, text = hit
+            built, text = _styled(fig(), alt, name, *look)
+            hit = (built, text, _array_bytes(built))
+            _keep(slot, hit)
+        fig, text, _ = hit
     else:
         fig, text = _styled(fig, alt, name, *look)
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None, alt=text)

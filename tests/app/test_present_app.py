@@ -109,7 +109,7 @@ def test_an_unchanged_figure_is_neither_rebuilt_nor_restyled_and_each_theme_has_
     assert not at.exception and at.get("plotly_chart")
     other = run_page("pages/parameters.py", {"groups": "32", "theme": "dark"})  # another learner, dark theme
     assert not other.exception and built == [32, 16, 32]
-    kept = {(slot[0], slot[3][0]): fig for slot, (fig, _) in widgets._FIGURES.items()}
+    kept = {(slot[0], slot[3][0]): fig for slot, (fig, *_) in widgets._FIGURES.items()}
     assert kept[("params_vs_groups", "dark")].layout.paper_bgcolor == "#0E1117"
     assert kept[("params_vs_groups", "light")].layout.paper_bgcolor == "#FFFFFF"
 
@@ -124,3 +124,22 @@ def test_show_the_code_is_built_only_when_opened():
     at.session_state["code_parameters"] = True
     at.run()
     assert len(at.code) == 1 and inspect.getsource(cm.macs).strip() in at.code[0].value
+
+
+def test_kept_figures_stay_under_their_count_and_byte_bounds(monkeypatch):
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from resnext_viz.ui import widgets
+
+    widgets._FIGURES.clear()
+    monkeypatch.setattr(widgets, "FIGURE_BYTES_KEPT", 3 * 4_000_000)
+    big = go.Figure(go.Heatmap(z=np.zeros((1000, 1000), dtype=np.float32)))
+    assert widgets._array_bytes(big) == 4_000_000
+    for i in range(6):
+        widgets._keep(("big", i), (big, "alt", widgets._array_bytes(big)))
+    assert [slot[1] for slot in widgets._FIGURES] == [3, 4, 5]  # 4 MB each: the three newest fit in 12 MB
+    monkeypatch.setattr(widgets, "FIGURES_KEPT", 2)
+    widgets._keep(("small", 0), (go.Figure(), "alt", 0))
+    assert [slot[1] for slot in widgets._FIGURES] == [5, 0]
+    widgets._FIGURES.clear()
