@@ -216,8 +216,13 @@ def _quick_time(spec: cm.ConvSpec):
                                 spec.stride, spec.padding, QUICK_BUDGET_S)
 
 
+@st.fragment
 def group_slider(spec: cm.ConvSpec) -> None:
-    """Draw one slider over the valid group counts that moves connectivity, weight slices, counts and a timing."""
+    """Draw one slider over the valid group counts that moves connectivity, weight slices, counts and a timing.
+
+    A fragment: moving the slider reruns this section only (it reads nothing else on the page); a change of
+    the layer's own controls reruns the page and this with it.
+    """
     ss = st.session_state
     valid = cm.valid_groups(spec.c_in, spec.c_out)
     field = Field("slider_groups", "slide_g", 1, 1, cm.MAX_CHANNELS, label="slider group count")

@@ -33,3 +33,20 @@ def test_connectivity_highlight_is_a_fragment_that_updates_the_url_and_survives_
     assert "groups=2" in page.url
     assert "highlight=2" not in page.url
     page.close()
+
+
+def test_parameter_maths_group_slider_reruns_only_its_section_and_writes_the_url(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(f"{server}/parameters?c_in=64&c_out=128&groups=32&slide_g=1")
+    wait_idle(page)
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"] h1').dataset.mark = 'kept'")
+    slider = page.locator('.st-key-slider_groups input[type="range"]')
+    slider.focus()
+    for _ in range(3):  # 1 → 2 → 4 → 8
+        slider.press("ArrowRight")
+    wait_idle(page)
+    assert page.evaluate("() => document.querySelector('[data-testid=\"stMain\"] h1').dataset.mark") == "kept"
+    assert "slide_g=8" in page.url and "groups=32" in page.url
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "9,216" in text  # 64·128·9 / 8 weights at the slider's G = 8
+    page.close()
