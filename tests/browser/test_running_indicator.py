@@ -27,10 +27,9 @@ def test_first_class_gradient_for_a_layer_shows_what_it_computes(server, browser
     page.get_by_role("option").filter(has_text="layer1.0.conv2").first.click()
     wait_idle(page, 180_000)
     seen = page.evaluate("() => window.__seen")
-    # Streamlit shows a cache's spinner only once the work has run 0.5 s, so which of the two backward passes
-    # (the class score's, or the group energy's through the layer and its dense twin) shows one depends on the
-    # machine's speed; the two together take well over 0.5 s on any CPU, and each spinner says what it computes.
-    assert seen["spinner"], "no spinner or progress bar while two uncached backward passes ran"
+    # Streamlit shows a cache's spinner only once its work has run 0.5 s, so whether these two backward passes
+    # show one depends on the machine (CI's CPU did both in less); its running indicator shows on every rerun.
+    # A spinner that does show says what it computes.
     assert all(t.startswith("Backpropagating") for t in seen["spinner"]), seen
     assert seen["status"], "Streamlit's running indicator was never shown"
     assert "layer=layer1.0.conv2" in page.url
