@@ -37,7 +37,10 @@ ENV = {"RESNEXT_VIZ_OFFLINE": "1"}
 # One observer per page: the time of the last change in the main area, when the run ended, what it showed.
 OBSERVE_JS = """() => {
   if (window.__b) return;
-  const b = window.__b = {last: 0, idleAt: 0, sawRun: false, sawBusy: false, busyText: ''};
+  const b = window.__b = {last: 0, idleAt: 0, sawRun: false, sawBusy: false, busyText: '', frames0: 0};
+  const ws = () => window.__ws || {frames: 0, at: 0};
+  b.ran = () => b.sawRun || ws().frames > b.frames0;          // the DOM showed a run, or the server sent something
+  b.end = () => Math.max(b.last, b.idleAt, b.ran() ? ws().at : 0);
   const app = document.querySelector('[data-testid="stApp"]');
   const busy = () => {
     const el = document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"], [data-testid="stStatusWidget"]');
@@ -53,23 +56,35 @@ OBSERVE_JS = """() => {
     if (b.sawRun) busy();
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
+# Every message the server sends, counted: a run so short that React never draws the "running" state (a fast CPU
+# on the floor page: the run's start and end arrive in one render batch) still shows as a run by its frames.
+WS_JS = """(() => {
+  const Orig = window.WebSocket;
+  window.__ws = {frames: 0, at: 0};
+  window.WebSocket = class extends Orig {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('message', () => { window.__ws.frames += 1; window.__ws.at = performance.now(); });
+    }
+  };
+})();"""
 ARM_JS = "() => { const b = window.__b; b.sawRun = false; b.sawBusy = false; b.busyText = ''; b.last = 0;" \
-         " return performance.now(); }"
+         " b.frames0 = window.__ws ? window.__ws.frames : 0; return performance.now(); }"
 SETTLED_JS = """(quiet) => {
   const b = window.__b, app = document.querySelector('[data-testid="stApp"]');
-  if (!b.sawRun || app.dataset.testScriptState !== 'notRunning' || app.dataset.testConnectionState !== 'CONNECTED')
+  if (!b.ran() || app.dataset.testScriptState !== 'notRunning' || app.dataset.testConnectionState !== 'CONNECTED')
     return false;
   if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]')) return false;
   if (!Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).every(c => c.querySelector('.main-svg')))
     return false;
-  return performance.now() - Math.max(b.last, b.idleAt) > quiet;
+  return performance.now() - b.end() > quiet;
 }"""
 
 
 def settle(page, timeout_ms: float = 180_000) -> bool:
     """Wait until the page's run has ended and its main area has been still for QUIET_MS; False if no run began."""
     try:  # a change the browser dropped (rare, under load) starts no run: give up on that sample, not the whole run
-        page.wait_for_function("() => window.__b.sawRun", timeout=15_000, polling=50)
+        page.wait_for_function("() => window.__b.ran()", timeout=15_000, polling=50)
     except Exception:
         return False
     page.wait_for_function(SETTLED_JS, arg=QUIET_MS, timeout=timeout_ms, polling=50)
@@ -86,7 +101,7 @@ def timed(page, prepare: Callable[[], None], commit: Callable[[], None]) -> dict
     if not settle(page):
         print(f"  (no script run after the change on {page.url}: sample dropped)", flush=True)
         return {"ms": float("nan"), "busy": False, "busy_text": ""}
-    b = page.evaluate("() => ({end: Math.max(window.__b.last, window.__b.idleAt), busy: window.__b.sawBusy,"
+    b = page.evaluate("() => ({end: window.__b.end(), busy: window.__b.sawBusy,"
                       " text: window.__b.busyText})")
     return {"ms": b["end"] - t0, "busy": b["busy"], "busy_text": b["text"]}
 
@@ -191,6 +206,8 @@ def open_page(context, url: str, title: str):
 def run_interactions(browser, app_url: str, floor_url: str, rounds: int, only: str = "") -> list[Interaction]:
     ctx_app = browser.new_context(viewport={"width": 1400, "height": 1200})
     ctx_floor = browser.new_context(viewport={"width": 1400, "height": 1200})
+    for ctx in (ctx_app, ctx_floor):
+        ctx.add_init_script(WS_JS)
     floor = open_page(ctx_floor, floor_url, "Floor page")
     floor_values = iter(range(10**9))
     done = []
@@ -238,7 +255,7 @@ def cold_start(browser, path: str, title: str) -> dict:
         page.evaluate(OBSERVE_JS)
         page.evaluate("() => { window.__b.sawRun = true; }")  # the first run is already under way
         settle(page)
-        quiet_since = page.evaluate("() => performance.now() - Math.max(window.__b.last, window.__b.idleAt)")
+        quiet_since = page.evaluate("() => performance.now() - window.__b.end()")
         drawn = time.perf_counter() - server.started - quiet_since / 1000
         return {"health_s": server.healthy_after_s, "visible_s": visible, "drawn_s": max(drawn, visible)}
     finally:
