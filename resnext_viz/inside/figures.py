@@ -193,36 +193,44 @@ def feature_grid_geometry(per_group: int, map_h: int, map_w: int, n_groups: int,
 # ---------------------------------------------------------------- feature maps, on screen
 
 
-def _mosaic(blocks: list[np.ndarray], values: list[np.ndarray], groups: list[int],
-            labels: list[str], geometry: GridGeometry, title: str, meta: dict, colorbar_title: str) -> go.Figure:
-    """Return one heatmap holding every map (NaN between them), group frames as shapes, labels as annotations."""
-    z = np.full((geometry.height, geometry.width), np.nan, dtype=np.float32)
-    raw_z = np.full((geometry.height, geometry.width), np.nan, dtype=np.float32)  # hover: the value itself
-    for i, (maps, raw) in enumerate(zip(blocks, values)):
-        for k, (m, v) in enumerate(zip(maps, raw)):
-            x0, y0, x1, y1 = geometry.map_box(i, k)
-            z[y0:y1, x0:x1] = m
-            raw_z[y0:y1, x0:x1] = v
+def _mosaic(values: list[np.ndarray], scales: np.ndarray, groups: list[int], labels: list[str],
+            geometry: GridGeometry, title: str, meta: dict, colorbar_title: str, scale_name: str) -> go.Figure:
+    """Return one heatmap per group block (its raw values, coloured on ±its scale), frames as shapes, labels as notes.
+
+    values[i]: block i's maps (n, h, w); scales[i] > 0 its colour scale's end. One heatmap per block sends each value
+    once (no second, normalised copy) and no empty cells between blocks; a hidden marker carries the shared colour
+    bar, -1 … 1 in units of each block's scale.
+    """
+    traces, shapes, notes = [], [], []
     line = max(2.0, min(4.0, 300 / geometry.width))
-    shapes, notes = [], []
-    for i, (g, label) in enumerate(zip(groups, labels)):
-        x0, y0, x1, y1 = geometry.frame_box(i)
-        shapes.append(dict(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x1 - 0.5, y1=y1 - 0.5, layer="above",
+    for i, (maps, scale, g, label) in enumerate(zip(values, scales, groups, labels)):
+        fx, fy, fx1, fy1 = geometry.frame_box(i)
+        z = np.full((fy1 - fy, fx1 - fx), np.nan, dtype=np.float32)  # NaN: the gaps between maps
+        for k, m in enumerate(maps):
+            x0, y0, x1, y1 = geometry.map_box(i, k)
+            z[y0 - fy:y1 - fy, x0 - fx:x1 - fx] = m
+        traces.append(go.Heatmap(
+            z=z, x0=fx, dx=1, y0=fy, dy=1, colorscale=MAP_COLORSCALE, zmin=-float(scale), zmax=float(scale),
+            showscale=False, name=label, xgap=0, ygap=0,
+            hovertemplate=f"value %{{z:.3g}}<br>{scale_name} {float(scale):.3g}<extra>{label}</extra>"))
+        shapes.append(dict(type="rect", x0=fx - 0.5, y0=fy - 0.5, x1=fx1 - 0.5, y1=fy1 - 0.5, layer="above",
                            line=dict(color=group_color(g), width=line), fillcolor="rgba(0,0,0,0)"))
-        notes.append(dict(x=x0 - 0.5, y=y0 - 0.5, text=f"<b>{label}</b>", showarrow=False, xanchor="left",
+        notes.append(dict(x=fx - 0.5, y=fy - 0.5, text=f"<b>{label}</b>", showarrow=False, xanchor="left",
                           yanchor="bottom", font=dict(color=group_text_color(g), size=12),
                           bgcolor=TEXT_BACKGROUND, borderpad=1))
-    heatmap = go.Heatmap(
-        z=z, customdata=raw_z, colorscale=MAP_COLORSCALE, zmin=-1, zmax=1, zmid=0,
-        hovertemplate="value %{customdata:.3g}<br>(%{z:.2f} of the scale)<extra></extra>",
-        colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=[-1, 0, 1], thickness=12, len=0.8),
-        xgap=0, ygap=0, name="maps")
-    fig = go.Figure(heatmap, layout=dict(  # one layout, validated once: reruns stay quick
+    traces.append(go.Scatter(  # draws nothing: the colour bar shared by every block
+        x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False, name="colour bar",
+        marker=dict(color=[0.0], colorscale=MAP_COLORSCALE, cmin=-1, cmax=1, showscale=True,
+                    colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=[-1, 0, 1],
+                                  thickness=12, len=0.8))))
+    fig = go.Figure(traces, layout=dict(  # one layout, validated once: reruns stay quick
         shapes=shapes, annotations=notes, plot_bgcolor="rgba(0,0,0,0)",
         xaxis=dict(visible=False, range=[-1, geometry.width], constrain="domain"),
         yaxis=dict(visible=False, range=[geometry.height, -geometry.label - 1], scaleanchor="x", constrain="domain")))
     aspect = (geometry.height + geometry.label + 1) / max(geometry.width + 1, 1)
-    return base_layout(fig, title, int(np.clip(PLOT_WIDTH_GUESS * aspect + 70, 220, 1200)), meta)
+    ranges = "; ".join(f"{label}: {np.nanmin(m):.3g} to {np.nanmax(m):.3g}" for m, label in zip(values, labels))
+    alt = f"{title.rstrip('.')}. {len(labels)} frames, each on its own colour scale; raw values {ranges}."
+    return base_layout(fig, title, int(np.clip(PLOT_WIDTH_GUESS * aspect + 70, 220, 1200)), meta, alt)
 
 
 def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: str = "") -> go.Figure:
@@ -236,8 +244,8 @@ def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: 
     per = act.shape[0] // groups
     pool = _display_pool(*act.shape[1:])
     maps = _pool_maps(act, pool).astype(np.float32)
-    normed, _ = _normalised_blocks(maps, groups, shown)
     raw = maps.reshape(groups, per, *maps.shape[1:])[shown]
+    _, scales = _normalised_blocks(maps, groups, shown)
     geometry = feature_grid_geometry(per, *maps.shape[1:], len(shown), png=False)
     labels = [f"group {g} · ch {g * per}–{(g + 1) * per - 1}" if per > 1 else f"group {g} · ch {g}" for g in shown]
     pooled = f", shown {maps.shape[1]}×{maps.shape[2]} (average of {pool}×{pool} pixels)" if pool > 1 else ""
@@ -245,8 +253,8 @@ def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: 
                         f"{act.shape[1]}×{act.shape[2]}{pooled}")
     meta = {"figure": "feature_maps", "groups": groups, "shown": shown, "per_group": per, "pool": pool,
             "frame_colors": [group_color(g) for g in shown], "map_size": list(maps.shape[1:])}
-    return _mosaic(list(normed), list(raw), shown, labels, geometry, heading, meta,
-                   "value ÷ group's max |value|")
+    return _mosaic(list(raw), scales, shown, labels, geometry, heading, meta,
+                   "value ÷ group's max |value|", "group's max |value|")
 
 
 def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
@@ -255,7 +263,6 @@ def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
     maps = _pool_maps(act[np.asarray(top)], pool).astype(np.float32)  # (G, h, w)
     scale = np.abs(maps).reshape(groups, -1).max(axis=1)
     scale = np.where(scale > 0, scale, 1.0)
-    normed = maps / scale[:, None, None]
     geometry = GridGeometry(n_blocks=groups, maps_per_block=1, map_h=maps.shape[1], map_w=maps.shape[2],
                             blocks_per_row=TOP_PER_ROW, gap=0, frame=0, pad=max(1, round(maps.shape[1] / 14)),
                             label=0, spacing=max(1, round(maps.shape[1] / 6)), margin=0)
@@ -264,10 +271,10 @@ def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
     groups_list = list(range(groups))
     meta = {"figure": "top_channels", "groups": groups, "channels": [int(c) for c in top], "pool": pool,
             "frame_colors": [group_color(g) for g in groups_list]}
-    return _mosaic([m[None] for m in normed], [m[None] for m in maps], groups_list,
+    return _mosaic([m[None] for m in maps], scale, groups_list,
                    [f"g{g} · ch {int(c)}" for g, c in zip(groups_list, top)], geometry,
                    f"The most active channel of each of the {groups} groups (largest mean square)", meta,
-                   "value ÷ map's max |value|")
+                   "value ÷ map's max |value|", "map's max |value|")
 
 
 # ---------------------------------------------------------------- bars

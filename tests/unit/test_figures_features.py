@@ -34,34 +34,44 @@ def _rgb(color: str) -> tuple[int, int, int]:
 # ---------------------------------------------------------------- the feature-map mosaic
 
 
-def test_feature_maps_one_heatmap_frames_in_group_colours():
+def _heatmaps(fig) -> list:
+    return [t for t in fig.data if t.type == "heatmap"]
+
+
+def test_feature_maps_one_heatmap_per_group_frames_in_group_colours():
     act = _act(128, 14)
     fig = ff.feature_maps(act, 32, range(8, 16))
-    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    maps = _heatmaps(fig)
+    assert len(maps) == 8 and len(fig.data) == 9  # one heatmap a group, one trace for the colour bar
+    bar = [t for t in fig.data if t.type != "heatmap"]
+    assert len(bar) == 1 and bar[0].marker.showscale and (bar[0].marker.cmin, bar[0].marker.cmax) == (-1, 1)
+    assert not any(t.showscale for t in maps)  # a single colour bar, not eight
     meta = fig.layout.meta
     assert meta["figure"] == "feature_maps" and meta["shown"] == list(range(8, 16)) and meta["per_group"] == 4
     frames = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [s.line.color for s in frames] == [group_color(g) for g in range(8, 16)]
     labels = [a.text for a in fig.layout.annotations]
     assert labels[0] == "<b>group 8 · ch 32–35</b>" and len(labels) == 8
-    z = np.asarray(fig.data[0].z, dtype=float)
-    assert np.nanmin(z) >= -1 and np.nanmax(z) <= 1 and np.isnan(z).any()  # scaled, gaps between maps
-    # every map of the page is there: 8 groups x 4 channels x 14 x 14 finite cells
-    assert np.isfinite(z).sum() == 8 * 4 * 14 * 14
-    raw = np.asarray(fig.data[0].customdata, dtype=float)
-    assert np.nanmax(raw) == pytest.approx(64.0)  # hover shows raw values: channel 63 peaks at 64
+    for g, t in zip(range(8, 16), maps):
+        z = np.asarray(t.z, dtype=float)
+        assert np.isnan(z).any() and np.isfinite(z).sum() == 4 * 14 * 14  # a group's 4 maps, gaps between them
+        assert np.allclose(np.sort(z[np.isfinite(z)]), np.sort(act[4 * g:4 * g + 4].ravel()), atol=1e-6)  # raw
+        assert t.zmax == pytest.approx(np.abs(act[4 * g:4 * g + 4]).max()) and t.zmin == -t.zmax
+        assert f"group {g} ·" in t.hovertemplate and "group's max |value|" in t.hovertemplate
+    assert np.nanmax(np.asarray(maps[-1].z, dtype=float)) == pytest.approx(64.0)  # channel 63 peaks at 64
+    alt = fig.layout.meta["alt"]  # what a screen reader gets: every frame's raw range
+    assert alt.count(" to ") == 8 and f"group 15 · ch 60–63: {act[60:64].min():.3g} to 64" in alt
 
 
 def test_each_group_has_its_own_scale():
     act = _act(16, 6)
     act[4:8] *= 1000.0  # group 1 is a thousand times louder
     fig = ff.feature_maps(act, 4, range(4))
-    geometry = ff.feature_grid_geometry(4, 6, 6, 4, png=False)
-    z = np.asarray(fig.data[0].z, dtype=float)
-    for i in range(4):
-        x0, y0, x1, y1 = geometry.frame_box(i)
-        block = z[y0:y1, x0:x1]
-        assert np.nanmax(np.abs(block)) == pytest.approx(1.0)  # every group reaches full colour
+    for i, t in enumerate(_heatmaps(fig)):
+        z = np.asarray(t.z, dtype=float)
+        # every group reaches full colour: its colour range ends at its own max |value|
+        assert t.zmax == pytest.approx(np.nanmax(np.abs(z))) == pytest.approx(np.abs(act[4 * i:4 * i + 4]).max())
+    assert _heatmaps(fig)[1].zmax > 100 * _heatmaps(fig)[0].zmax
 
 
 def test_large_maps_are_pooled_for_display():
@@ -76,7 +86,9 @@ def test_top_channels_one_map_per_group():
     top = probes.top_channel_per_group(torch.from_numpy(act), 16).numpy()
     assert list(top) == [4 * g + 3 for g in range(16)]  # the brightest channel of each group is its last
     fig = ff.top_channels(act, 16, top)
-    assert len(fig.data) == 1 and fig.layout.meta["channels"] == [4 * g + 3 for g in range(16)]
+    assert len(_heatmaps(fig)) == 16 and fig.layout.meta["channels"] == [4 * g + 3 for g in range(16)]
+    for g, t in enumerate(_heatmaps(fig)):  # each map on its own scale: its max |value|
+        assert t.zmax == pytest.approx(np.abs(act[4 * g + 3]).max())
     assert [s.line.color for s in fig.layout.shapes] == [group_color(g) for g in range(16)]
     assert fig.layout.annotations[5].text == "<b>g5 · ch 23</b>"
 
@@ -210,5 +222,7 @@ def test_wide_groups_are_laid_out_two_a_row():
     fig = ff.feature_maps(act, 32, range(8))
     geometry = ff.feature_grid_geometry(32, 7, 7, 8, png=False)
     assert (geometry.rows, geometry.cols, geometry.blocks_per_row, geometry.block_rows) == (4, 8, 2, 4)
-    assert np.asarray(fig.data[0].z).shape == (geometry.height, geometry.width)
+    for i, t in enumerate(_heatmaps(fig)):  # each group's heatmap fills its frame, placed at the frame
+        x0, y0, x1, y1 = geometry.frame_box(i)
+        assert np.asarray(t.z).shape == (y1 - y0, x1 - x0) and (t.x0, t.y0) == (x0, y0)
     assert ff.feature_grid_geometry(4, 56, 56, 8).blocks_per_row == 4  # layer1: 2 x 2 maps, four groups a row
