@@ -37,14 +37,20 @@ ENV = {"RESNEXT_VIZ_OFFLINE": "1"}
 # One observer per page: the time of the last change in the main area, when the run ended, what it showed.
 OBSERVE_JS = """() => {
   if (window.__b) return;
-  const b = window.__b = {last: 0, idleAt: 0, sawRun: false, sawBusy: false, busyText: '', frames0: 0};
+  const b = window.__b = {last: 0, idleAt: 0, sawRun: false, sawBusy: false, busyText: '', named: false, frames0: 0};
   const ws = () => window.__ws || {frames: 0, at: 0};
   b.ran = () => b.sawRun || ws().frames > b.frames0;          // the DOM showed a run, or the server sent something
   b.end = () => Math.max(b.last, b.idleAt, b.ran() ? ws().at : 0);
   const app = document.querySelector('[data-testid="stApp"]');
+  // A spinner or progress bar names its work; the header's status widget only says "Running…" / "Stop".
+  // Either counts as shown; the text kept is a spinner's or a progress bar's where one appeared.
   const busy = () => {
-    const el = document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"], [data-testid="stStatusWidget"]');
-    if (el) { b.sawBusy = true; if (!b.busyText) b.busyText = (el.innerText || '').slice(0, 120); }
+    const named = document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]');
+    const el = named || document.querySelector('[data-testid="stStatusWidget"]');
+    if (!el) return;
+    b.sawBusy = true;
+    const text = (el.innerText || '').trim().slice(0, 120);
+    if (text && (named ? !b.named : !b.busyText)) { b.busyText = text; b.named = b.named || !!named; }
   };
   new MutationObserver((ms) => {
     if (ms.some(m => m.oldValue === 'running') || app.dataset.testScriptState === 'running') b.sawRun = true;
@@ -68,7 +74,8 @@ WS_JS = """(() => {
     }
   };
 })();"""
-ARM_JS = "() => { const b = window.__b; b.sawRun = false; b.sawBusy = false; b.busyText = ''; b.last = 0;" \
+ARM_JS = "() => { const b = window.__b; b.sawRun = false; b.sawBusy = false; b.busyText = ''; b.named = false;" \
+         " b.last = 0;" \
          " b.frames0 = window.__ws ? window.__ws.frames : 0; return performance.now(); }"
 SETTLED_JS = """(quiet) => {
   const b = window.__b, app = document.querySelector('[data-testid="stApp"]');
