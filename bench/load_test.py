@@ -103,8 +103,9 @@ def learners_per_replica(p95_by_learners: dict[int, float], target_s: float = P9
 
 
 def replicas_for(learners: int, per_replica: int) -> int:
-    """Return the replicas a class of `learners` needs at `per_replica` each (0 when none fits)."""
-    return math.ceil(learners / per_replica) if per_replica > 0 else 0
+    """Return the replicas a class of `learners` needs at `per_replica` each, plus one spare so a restart does not
+    overload the others (deploy/README.md, "How many replicas"); 0 when not even one learner fits."""
+    return math.ceil(learners / per_replica) + 1 if per_replica > 0 else 0
 
 
 # ---------------------------------------------------------------- one learner's journey

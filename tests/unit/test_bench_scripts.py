@@ -153,7 +153,8 @@ def test_load_test_statistics_fit_and_capacity(monkeypatch):
     assert a == pytest.approx(100) and b == pytest.approx(10)
     assert lt.learners_per_replica({1: 0.8, 5: 1.9, 10: 2.4, 20: 1.0}) == 5   # stops at the first miss
     assert lt.learners_per_replica({1: float("nan")}) == 0 and lt.learners_per_replica({1: 3.0}) == 0
-    assert lt.replicas_for(30, 7) == 5 and lt.replicas_for(300, 10) == 30 and lt.replicas_for(30, 0) == 0
+    assert lt.replicas_for(30, 7) == 6 and lt.replicas_for(300, 10) == 31 and lt.replicas_for(30, 0) == 0  # + 1 spare
+    assert lt.replicas_for(30, 40) == 2 and lt.replicas_for(300, 40) == 9  # deploy/README.md's two examples
 
 
 def test_load_test_journey_includes_the_training_page_only_when_registered(monkeypatch):
