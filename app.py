@@ -29,6 +29,7 @@ if notice:  # st.navigation falls back to Home silently; say so
     st.warning(notice, icon=":material/warning:")
 ui.sidebar([p for group in PAGES.values() for p in group if p.url_path in lessons.CONV_LESSONS])
 ui.view_controls(view)
+ui.lesson_bar(current.url_path)  # a step's page opened from the lesson: the step's text above it
 current.run()
 # After the page has run, not before: importing torch beside the first run slowed its first paint (bench_browser).
 ui.warm_image_model()  # torch, FlopCounterMode and the image model, in the background, once per process

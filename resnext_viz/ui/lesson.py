@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from resnext_viz import lessons
 from resnext_viz.lesson import exercises as ex
 from resnext_viz.lesson import steps as ls
 from resnext_viz.lesson import worksheet as ws
@@ -18,6 +19,8 @@ from resnext_viz.lesson import worksheet as ws
 from .state import request_run, run_requested
 
 SEED_MAX = 999_999
+LESSON_PARAM = "lesson"  # on a step's page: the step it was opened from (lesson_bar)
+LESSON_PAGE = lessons.by_path("lesson").file
 _WRITTEN = "_lesson_written"  # URL name -> the text this session last wrote there
 
 
@@ -130,13 +133,44 @@ def lesson_step(step: ls.Step) -> bool:
         st.button("Go to step 1", key="lesson_missing_first", on_click=_go, args=(1,), icon=":material/first_page:")
         return False
     st.markdown(step.text)
-    from resnext_viz import lessons
-
+    number = ls.STEPS.index(step) + 1
     st.page_link(ls.page_file(step), label=f"Open **{lessons.by_path(step.page).title}** in this step's state",
-                 icon=":material/open_in_new:", query_params=step.state)
-    st.caption("The page opens with the settings this step describes; come back with **Lesson** in the navigation "
-               "(your place and score are kept).")
+                 icon=":material/open_in_new:", query_params={**step.state, LESSON_PARAM: str(number)})
+    st.caption("The page opens with the settings this step describes and this step's text at its top; come back "
+               "from there, or with **Lesson** in the navigation (your place and score are kept).")
     return True
+
+
+def _to_step(n: int, label: str, icon: str, where=st) -> None:
+    where.page_link(LESSON_PAGE, label=label, icon=icon, query_params={"step": str(n)}, width="stretch")
+
+
+def lesson_bar(page: str) -> None:
+    """On a step's page opened from the lesson (?lesson=N): the step's text above the page, and links back to the
+    lesson at this step and the steps either side.
+
+    The links lead to the lesson page, not to the next page directly: a step asks its question before its page
+    shows the answer. A link whose step is not a step, or not this page's, says so and leaves the page as it is.
+    """
+    raw = st.query_params.get(LESSON_PARAM)
+    if raw is None or page == "lesson":
+        return
+    n, why = ls.parse_step(raw)
+    step = ls.STEPS[n - 1]
+    if why or step.page != page:
+        st.caption((why or f"The link names lesson step {n}, which is about another page.") + " This page is shown "
+                   "without a lesson step.")
+        return
+    with st.container(border=True, key="lesson_bar"):
+        st.markdown(f"**Lesson · step {n} of {ls.count()}: {step.title}**")
+        st.markdown(step.text)
+        c = st.columns(3)
+        if n > 1:
+            _to_step(n - 1, f"Step {n - 1}", ":material/arrow_back:", c[0])
+        _to_step(n, "Back to this step in the lesson" + (" (its question)" if step.exercise else ""),
+                 ":material/school:", c[1])
+        if n < ls.count():
+            _to_step(n + 1, f"Step {n + 1}: {ls.STEPS[n].title}", ":material/arrow_forward:", c[2])
 
 
 # ---------------------------------------------------------------- the exercise

@@ -197,6 +197,43 @@ def test_the_step_link_opens_its_page_with_the_steps_state():
     link = next(x for x in at.get("page_link") if "this step's state" in x.proto.label)
     assert link.proto.page == "parameters"
     assert "c_in=96" in link.proto.query_string and "c_out=144" in link.proto.query_string
+    assert "lesson=3" in link.proto.query_string.split("&")  # the page it opens shows step 3 at its top
+
+
+def _bar_links(at) -> dict[str, str]:
+    """Return the lesson bar's links: label -> the lesson page's query string."""
+    return {x.proto.label: x.proto.query_string for x in at.get("page_link") if x.proto.page == "lesson"}
+
+
+@pytest.mark.parametrize("number", [1, 4, ls.count()])
+def test_a_steps_page_opened_from_the_lesson_shows_the_step_and_leads_back(number):
+    step = ls.STEPS[number - 1]
+    at = run_page(ls.page_file(step), {**step.state, "lesson": str(number)})
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert f"**Lesson · step {number} of {ls.count()}: {step.title}**" in text and step.text in text
+    links = _bar_links(at)
+    assert links.pop(next(k for k in links if k.startswith("Back to this step"))) == f"step={number}"
+    # the steps either side, through the lesson page (their questions come before their pages); none past the ends
+    expected = {n: f"step={n}" for n in (number - 1, number + 1) if 1 <= n <= ls.count()}
+    assert sorted(links.values()) == sorted(expected.values()), links
+    if number < ls.count():
+        assert f"Step {number + 1}: {ls.STEPS[number].title}" in links
+    keys = STATE_KEYS[step.page]  # the page itself is in the step's state, as without the bar
+    assert all(_as_url(at.session_state[keys[u]]) == raw for u, raw in step.state.items())
+
+
+@pytest.mark.parametrize("raw, says", [("abc", "not a number"), ("999", "the lesson has steps"),
+                                       ("WRONG_PAGE", "about another page")])
+def test_a_bad_lesson_link_on_a_page_says_so_and_shows_the_page(raw, says):
+    step = ls.STEPS[0]
+    if raw == "WRONG_PAGE":
+        raw = str(next(i for i, s in enumerate(ls.STEPS, 1) if s.page != step.page))
+    at = run_page(ls.page_file(step), {**step.state, "lesson": raw})
+    assert not at.exception and not _bar_links(at) and "Lesson · step" not in _text(at)
+    notes = " ".join(c.value for c in at.caption)
+    assert says in notes and "shown without a lesson step" in notes
+    assert _as_url(at.session_state["conv_groups"]) == step.state["groups"]  # the page still follows its link
 
 
 def test_the_inside_conv_step_shows_the_value_its_text_names():

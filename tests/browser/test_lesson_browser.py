@@ -66,3 +66,32 @@ def test_lesson_by_keyboard_right_and_wrong_answers_and_the_hint(server, browser
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     page.close()
+
+
+def test_a_steps_page_keeps_the_step_on_top_and_leads_back_to_the_next_question(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{server}/lesson?step=3&seed={SEED}")
+    wait_idle(page)
+    page.get_by_role("link", name=re.compile("in this step's state")).click()
+    page.wait_for_url(re.compile(r"/parameters\?.*lesson=3"))
+    wait_idle(page)
+    bar = page.locator(".st-key-lesson_bar")
+    step = ls.STEPS[2]
+    assert f"Lesson · step 3 of {ls.count()}: {step.title}" in bar.inner_text()
+    title = page.locator('[data-testid="stMain"] h1').first
+    assert bar.bounding_box()["y"] < title.bounding_box()["y"]  # the step's text comes first, above the page
+    page.screenshot(path=str(tmp_path / "lesson_bar.png"))
+
+    groups = page.get_by_label("Groups", exact=True)  # the learner changes the view: the step stays
+    groups.fill("2")
+    groups.press("Enter")
+    wait_idle(page)
+    assert re.search(r"[?&]groups=2\b", page.url) and re.search(r"[?&]lesson=3\b", page.url)
+    assert bar.is_visible()
+
+    page.get_by_role("link", name=re.compile(r"^Step 4: ")).click()
+    page.wait_for_url(re.compile(r"/lesson\?"))
+    wait_idle(page)
+    assert _heading(page).startswith("4. ") and f"seed={SEED}" in page.url  # same seed, so the same questions
+    assert page.get_by_label(re.compile(r"^Your answer")).is_visible() == bool(ls.STEPS[3].exercise)
+    page.close()
