@@ -128,6 +128,29 @@ def noise_acc(runs: list[Run]) -> dict[str, list[list[float]]]:
             for label, rs in by_variant(runs).items() if any(r.noise_acc for r in rs)}
 
 
+DIVERGED_ACC = 0.2  # twice chance on the lab's data sets, which all have 10 classes
+
+
+def diverged(run: Run) -> bool:
+    """Return True when a run diverged: its training loss stopped being a finite number, or it ended at a test
+    accuracy of at most DIVERGED_ACC (no better than a guess between two of the ten classes)."""
+    import math
+
+    return any(not math.isfinite(e.train_loss) for e in run.history) or run.history[-1].test_acc <= DIVERGED_ACC
+
+
+def lr_diverged(runs: list[Run]) -> dict[str, dict[float, list[bool]]]:
+    """Return variant label -> learning rate -> whether each finished seed diverged, in lr_final's order."""
+    from resnext_viz.train.models import variants
+
+    names = {v.name: v.label for v in variants()}
+    out: dict[str, dict[float, list[bool]]] = {}
+    for r in runs:
+        if r.state == "done":
+            out.setdefault(names[r.config.variant], {}).setdefault(r.config.lr, []).append(diverged(r))
+    return out
+
+
 def lr_final(runs: list[Run]) -> dict[str, dict[float, list[float]]]:
     """Return variant label -> learning rate -> final test accuracy of each finished seed."""
     from resnext_viz.train.models import variants

@@ -14,7 +14,7 @@ from resnext_viz.palette import group_color
 from resnext_viz.plotting import base_layout
 
 Series = dict[str, dict[str, list[list[float]]]]
-PANELS = (("test_acc", "Test accuracy"), ("test_loss", "Test loss"), ("gap", "Gap: train − test accuracy"))
+PANELS = (("test_acc", "Accuracy"), ("test_loss", "Cross-entropy loss"), ("gap", "Gap: train − test accuracy"))
 
 
 def short_label(label: str) -> str:
@@ -59,15 +59,16 @@ def _legend(fig: go.Figure, y: float = -0.2) -> go.Figure:
 
 
 def training_curves(series: Series, title: str = "Training curves, mean and range over seeds") -> go.Figure:
-    """Return test accuracy, test loss and the generalisation gap per epoch, one colour per variant."""
+    """Return accuracy, loss (test solid, train dotted) and the generalisation gap per epoch, one colour a variant."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in PANELS], horizontal_spacing=0.07)
     for i, (label, metrics) in enumerate(series.items()):
         for j, (key, _) in enumerate(PANELS, start=1):
             _band(fig, metrics.get(key, []), label, variant_color(i), 1, j, show_legend=j == 1)
         _band(fig, metrics.get("train_acc", []), f"{label} · train", variant_color(i), 1, 1, False, "dot")
+        _band(fig, metrics.get("train_loss", []), f"{label} · train", variant_color(i), 1, 2, False, "dot")
     fig.update_xaxes(title_text="epoch", dtick=max(1, _epochs(series) // 8))
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.add_annotation(text="dotted: train accuracy", xref="x domain", yref="y domain", x=1, y=0.02,
+    fig.add_annotation(text="dotted: on the training set", xref="x domain", yref="y domain", x=1, y=0.02,
                        showarrow=False, font=dict(size=11), xanchor="right")
     return _legend(base_layout(fig, title, 380, {"kind": "training_curves", "variants": list(series)}))
 
@@ -140,17 +141,23 @@ def noise_curves(levels: tuple[float, ...], acc: dict[str, list[list[float]]],
     return _legend(base_layout(fig, title, 320, {"kind": "noise", "variants": list(acc)}))
 
 
-def lr_sweep(final: dict[str, dict[float, list[float]]],
-             title: str = "Final test accuracy at each learning rate (one dot per seed)") -> go.Figure:
-    """Return final accuracy against learning rate, per variant: the mean line and every seed's dot."""
+def lr_sweep(final: dict[str, dict[float, list[float]]], diverged: dict[str, dict[float, list[bool]]] | None = None,
+             title: str = "Final test accuracy at each learning rate (one dot per seed, ✕ diverged)") -> go.Figure:
+    """Return final accuracy against learning rate, per variant: the mean line and every seed's dot.
+
+    `diverged` (same shape as `final`) marks the seeds that diverged: drawn as ✕ and named in the hover.
+    """
     fig = go.Figure()
     for i, (label, by_lr) in enumerate(final.items()):
         lrs = sorted(by_lr)
+        flags = [d for lr in lrs for d in (diverged or {}).get(label, {}).get(lr, [False] * len(by_lr[lr]))]
         fig.add_trace(go.Scatter(x=lrs, y=[sum(by_lr[lr]) / len(by_lr[lr]) for lr in lrs], name=label,
                                  mode="lines", line=dict(color=variant_color(i), width=2.5)))
         fig.add_trace(go.Scatter(x=[lr for lr in lrs for _ in by_lr[lr]], y=[a for lr in lrs for a in by_lr[lr]],
-                                 mode="markers", marker=dict(color=variant_color(i), size=8, opacity=0.7),
-                                 showlegend=False, hovertemplate=f"{label}<br>lr %{{x}}: %{{y:.3f}}<extra></extra>"))
+                                 mode="markers", showlegend=False, text=["diverged" if d else "" for d in flags],
+                                 marker=dict(color=variant_color(i), size=[11 if d else 8 for d in flags], opacity=0.8,
+                                             symbol=["x" if d else "circle" for d in flags]),
+                                 hovertemplate=f"{label}<br>lr %{{x}}: %{{y:.3f}} %{{text}}<extra></extra>"))
     fig.update_xaxes(type="log", title_text="learning rate (SGD, momentum 0.9, cosine decay)")
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.02])
     return _legend(base_layout(fig, title, 340, {"kind": "lr_sweep", "variants": list(final)}))

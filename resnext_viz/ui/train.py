@@ -246,7 +246,15 @@ def _probes(runs: list[R.Run], exp: R.Experiment, stamp: tuple) -> None:
             st.caption("Shown when the first runs finish.")
     with tabs[3]:
         if len(exp.lrs) > 1 and (final := ev.lr_final(runs)):
-            figure(_cached(stamp, "lr", lambda: tf.lr_sweep(final)), "lr_sweep", "train_lr",
-                   alt="Final test accuracy at each learning rate, one dot per seed, per variant")
+            gone = ev.lr_diverged(runs)
+            figure(_cached(stamp, "lr", lambda: tf.lr_sweep(final, gone)), "lr_sweep", "train_lr",
+                   alt="Final test accuracy at each learning rate, one dot per seed, per variant; ✕ a seed that "
+                       "diverged")
+            counts = [f"{label} at lr {lr:g}: {sum(d)} of {len(d)}" for label, by in gone.items()
+                      for lr, d in sorted(by.items()) if any(d)]
+            st.caption(f"✕ diverged: the training loss stopped being a finite number, or the run ended at a test "
+                       f"accuracy of at most {ev.DIVERGED_ACC:.0%} (chance is 10 %). "
+                       + ("Seeds that diverged: " + "; ".join(counts) + "." if counts else
+                          "No seed diverged at these learning rates."))
         else:
             st.caption("Choose the **Learning-rate sweep** experiment to see this.")

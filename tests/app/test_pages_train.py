@@ -137,6 +137,14 @@ def test_the_probe_presets_run_and_draw(preset, chart_at_least):
     assert job is not None and job.done and all(r.state == "done" for r in job.runs)
     if preset == "memorise":  # shuffled labels: nothing to learn about the test set
         assert all(r.history[-1].test_acc < 0.3 for r in job.runs)
+    if preset == "lr_sweep":  # the caption counts the diverged seeds of these very runs
+        from resnext_viz.train import evidence as ev
+
+        note = next(c.value for c in at.caption if c.value.startswith("✕ diverged"))
+        gone = [(label, lr, sum(d), len(d)) for label, by in ev.lr_diverged(job.runs).items()
+                for lr, d in by.items() if any(d)]
+        assert all(f"{label} at lr {lr:g}: {k} of {n}" in note for label, lr, k, n in gone)
+        assert ("No seed diverged" in note) == (not gone)
 
 
 def test_cifar_offline_says_so_and_the_bundled_sets_still_work(monkeypatch, tmp_path):

@@ -38,3 +38,39 @@ def test_similarity_noise_and_lr_figures():
     lr = tf.lr_sweep({"dense": {0.1: [0.9, 0.8], 1.0: [0.1, 0.2]}})
     assert lr.layout.xaxis.type == "log" and [round(v, 6) for v in lr.data[0].y] == [0.85, 0.15]
     assert len(lr.data[1].x) == 4
+
+
+def _run(variant: str, lr: float, losses: list[float], final_acc: float, state: str = "done"):
+    from resnext_viz.train import runner as R
+
+    history = [R.Epoch(i, loss, 0.5, 1.0, final_acc if i == len(losses) - 1 else 0.5, (), 0.5, 0.1)
+               for i, loss in enumerate(losses)]
+    return R.Run(R.RunConfig(variant=variant, lr=lr), seed=len(losses), history=history, state=state)
+
+
+def test_a_run_diverged_when_its_loss_is_not_finite_or_it_ends_near_chance():
+    from resnext_viz.train import evidence as ev
+
+    assert not ev.diverged(_run("dense", 0.1, [2.3, 0.4, 0.2], 0.95))
+    assert ev.diverged(_run("dense", 2.0, [2.3, float("nan"), float("nan")], 0.95))  # NaN loss, whatever it scores
+    assert ev.diverged(_run("dense", 2.0, [2.3, float("inf"), 3.0], 0.95))
+    assert ev.diverged(_run("dense", 2.0, [2.3, 2.3, 2.3], ev.DIVERGED_ACC))  # finite loss, a guess's accuracy
+    assert not ev.diverged(_run("dense", 2.0, [2.3, 2.0, 1.9], ev.DIVERGED_ACC + 0.01))
+    runs = [_run("dense", 0.1, [2.3, 0.3], 0.9), _run("dense", 2.0, [2.3, float("nan")], 0.1),
+            _run("dense", 2.0, [2.3, 0.5], 0.8), _run("grouped", 2.0, [2.3, 0.5], 0.7, state="running")]
+    gone, final = ev.lr_diverged(runs), ev.lr_final(runs)
+    label = next(iter(gone))
+    assert gone == {label: {0.1: [False], 2.0: [True, False]}}  # unfinished runs left out, as lr_final does
+    assert {lr: len(v) for lr, v in final[label].items()} == {lr: len(v) for lr, v in gone[label].items()}
+    fig = tf.lr_sweep(final, gone)
+    dots = fig.data[1]
+    assert list(dots.marker.symbol) == ["circle", "x", "circle"] and list(dots.text) == ["", "diverged", ""]
+    assert list(tf.lr_sweep(final).data[1].marker.symbol) == ["circle"] * 3  # without flags nothing is marked
+
+
+def test_training_curves_draw_train_loss_dotted_beside_test_loss():
+    series = {"dense": {"test_acc": [[0.1, 0.9]], "train_acc": [[0.1, 0.95]], "test_loss": [[2.3, 0.4]],
+                        "train_loss": [[2.3, 0.2]], "gap": [[0.0, 0.05]]}}
+    fig = tf.training_curves(series)
+    loss = [t for t in fig.data if t.xaxis == "x2" and t.mode == "lines+markers"]
+    assert [(t.line.dash, list(t.y)) for t in loss] == [("solid", [2.3, 0.4]), ("dot", [2.3, 0.2])]
