@@ -63,7 +63,7 @@ def measurements(reg: Registry | None = None, dataset: str = "digits"):
 
 # ---- what the training page draws, from one job's runs (plain lists for train.figures)
 
-METRICS = ("train_acc", "test_acc", "train_loss", "test_loss", "gap")
+METRICS = ("train_acc", "test_acc", "train_loss", "test_loss", "gap", "group_cka")
 
 
 def _label(variant: str, lr: float, sweep: bool) -> str:

@@ -51,7 +51,7 @@ def _band(fig: go.Figure, runs: list[list[float]], name: str, color: str, row=No
                                            "<extra></extra>"), **kw)
 
 
-def _legend(fig: go.Figure, y: float = -0.2) -> go.Figure:
+def _legend(fig: go.Figure, y: float = -0.3) -> go.Figure:
     """Return fig with a horizontal legend under the plot, clear of the x-axis title."""
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=y, x=0, yanchor="top"),
                       margin=dict(l=10, r=10, t=60, b=40))
@@ -70,7 +70,7 @@ def training_curves(series: Series, title: str = "Training curves, mean and rang
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
     fig.add_annotation(text="dotted: on the training set", xref="x domain", yref="y domain", x=1, y=0.02,
                        showarrow=False, font=dict(size=11), xanchor="right")
-    return _legend(base_layout(fig, title, 380, {"kind": "training_curves", "variants": list(series)}))
+    return _legend(base_layout(fig, title, 380, {"kind": "training_curves", "variants": list(series)}), y=-0.32)
 
 
 def _epochs(series: Series) -> int:
@@ -107,7 +107,7 @@ def grad_norms(norms: dict[str, list[list[float]]], title: str = "Per-group grad
                           row=1, col=c)
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text="‖∂loss/∂W_g‖", row=1, col=1)
-    return _legend(base_layout(fig, title, 360, {"kind": "grad_norms", "variants": labels}), y=-0.3)
+    return _legend(base_layout(fig, title, 360, {"kind": "grad_norms", "variants": labels}))
 
 
 def similarity_bars(rows: list[tuple[str, float, float, float]],
@@ -158,6 +158,8 @@ def lr_sweep(final: dict[str, dict[float, list[float]]], diverged: dict[str, dic
                                  marker=dict(color=variant_color(i), size=[11 if d else 8 for d in flags], opacity=0.8,
                                              symbol=["x" if d else "circle" for d in flags]),
                                  hovertemplate=f"{label}<br>lr %{{x}}: %{{y:.3f}} %{{text}}<extra></extra>"))
-    fig.update_xaxes(type="log", title_text="learning rate (SGD, momentum 0.9, cosine decay)")
+    lrs = sorted({lr for by_lr in final.values() for lr in by_lr})  # ticks at the rates tried, not at 3, 4, 5 …
+    fig.update_xaxes(type="log", title_text="learning rate (SGD, momentum 0.9, cosine decay)", tickvals=lrs,
+                     ticktext=[f"{lr:g}" for lr in lrs])
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.02])
     return _legend(base_layout(fig, title, 340, {"kind": "lr_sweep", "variants": list(final)}))

@@ -15,7 +15,7 @@ from resnext_viz.train.claims import NOISE_SIGMA, interval
 from resnext_viz.train.models import param_count, variants
 from resnext_viz.train.probes import NOISE_LEVELS
 
-from .state import Field, url_state
+from .state import Field, sync_url, url_state
 from .widgets import figure, table
 
 __all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "DATASET_LABELS", "cifar_ready", "warm_training", "train_experiment",
@@ -29,8 +29,11 @@ PRESET_LABELS = {"default": "Dense vs grouped", "memorise": "Memorise shuffled l
 DATASET_LABELS = {"digits": "Digits (8×8, 1,797 real images, bundled with scikit-learn)",
                   "gratings": "Colour gratings (16×16, made here from a seed)",
                   "cifar10": f"CIFAR-10 (32×32, the first {D.CIFAR_LIMIT:,} of each split; one download)"}
+PROBE_TABS = {"grads": "Gradient norms per group", "similarity": "Similarity between groups", "noise": "Input noise",
+              "lr": "Learning rates"}  # URL name -> the probe tab's label
 TRAIN_FIELDS = [
     Field("train_preset", "preset", "default", label="experiment", options=tuple(R.PRESETS)),
+    Field("train_probe", "probe", "grads", label="probe tab", options=tuple(PROBE_TABS)),
     Field("train_dataset", "dataset", "digits", label="data set", options=(*D.DATASETS, "cifar10")),
     Field("train_epochs", "epochs", R.PRESETS["default"].epochs, *R.BOUNDS["epochs"], label="epochs"),
     Field("train_seeds", "seeds", len(R.PRESETS["default"].seeds), *R.BOUNDS["seeds"], label="seeds"),
@@ -175,7 +178,8 @@ def _panel(exp: R.Experiment) -> None:
         st.caption("Waiting for the first epoch…")
         return
     figure(_cached(stamp, "curves", lambda: tf.training_curves(s)), "training_curves", "train_curves",
-           alt="Test accuracy, test loss and generalisation gap per epoch for each variant, mean and range over seeds")
+           alt="Accuracy and loss per epoch (test solid, train dotted) and the generalisation gap for each variant, "
+               "mean and range over seeds")
     if exp.random_labels:
         figure(_cached(stamp, "memorise", lambda: tf.metric_curves(
             s, "train_acc", "Train accuracy on shuffled labels (memorisation)", "train accuracy")),
@@ -218,8 +222,17 @@ def _final_table(runs: list[R.Run]) -> None:
         table(rows)
 
 
+def _probe_chosen() -> None:
+    label = st.session_state.get("train_probe_tab")
+    st.session_state["train_probe"] = next((k for k, v in PROBE_TABS.items() if v == label), "grads")
+
+
 def _probes(runs: list[R.Run], exp: R.Experiment, stamp: tuple) -> None:
-    tabs = st.tabs(["Gradient norms per group", "Similarity between groups", "Input noise", "Learning rates"])
+    # The open tab is the URL's `probe` (a claim's link opens its probe); a switch is written back from here,
+    # since a switch reruns only this fragment, not the page's controls.
+    st.session_state["train_probe_tab"] = PROBE_TABS[st.session_state.get("train_probe", "grads")]
+    tabs = st.tabs(list(PROBE_TABS.values()), key="train_probe_tab", on_change=_probe_chosen)
+    sync_url([f for f in TRAIN_FIELDS if f.key == "train_probe"])
     with tabs[0]:
         norms = ev.mean_grad_norms(runs)
         if norms:
@@ -232,6 +245,10 @@ def _probes(runs: list[R.Run], exp: R.Experiment, stamp: tuple) -> None:
         if rows:
             figure(_cached(stamp, "cka", lambda: tf.similarity_bars(rows)), "group_cka", "train_cka",
                    alt="Mean linear CKA between groups at random init and after training, per variant")
+            figure(_cached(stamp, "cka_epochs", lambda: tf.metric_curves(
+                ev.series(runs), "group_cka", "The same, after every epoch (epoch 0: random init)", "linear CKA")),
+                   "group_cka_epochs", "train_cka_epochs",
+                   alt="Mean linear CKA between groups after every epoch for each variant, mean and range over seeds")
             st.caption(f"Linear CKA between every pair of groups' outputs on {R.PROBE_IMAGES} test images, averaged "
                        "(95 % intervals over seeds). Baselines: the same network at random init, and the dense "
                        "layer cut into fake groups. Groups with more channels (larger d) are not directly comparable.")
@@ -253,7 +270,7 @@ def _probes(runs: list[R.Run], exp: R.Experiment, stamp: tuple) -> None:
             counts = [f"{label} at lr {lr:g}: {sum(d)} of {len(d)}" for label, by in gone.items()
                       for lr, d in sorted(by.items()) if any(d)]
             st.caption(f"✕ diverged: the training loss stopped being a finite number, or the run ended at a test "
-                       f"accuracy of at most {ev.DIVERGED_ACC:.0%} (chance is 10 %). "
+                       f"accuracy of at most {ev.DIVERGED_ACC * 100:.0f} % (chance is 10 %). "
                        + ("Seeds that diverged: " + "; ".join(counts) + "." if counts else
                           "No seed diverged at these learning rates."))
         else:

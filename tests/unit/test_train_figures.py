@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from resnext_viz.train import figures as tf
 
 S = {"dense": {"test_acc": [[0.1, 0.5, 0.9], [0.1, 0.6, 0.8]], "train_acc": [[0.1, 0.6, 1.0], [0.1, 0.7, 0.9]],
@@ -74,3 +76,22 @@ def test_training_curves_draw_train_loss_dotted_beside_test_loss():
     fig = tf.training_curves(series)
     loss = [t for t in fig.data if t.xaxis == "x2" and t.mode == "lines+markers"]
     assert [(t.line.dash, list(t.y)) for t in loss] == [("solid", [2.3, 0.4]), ("dot", [2.3, 0.2])]
+
+
+def test_similarity_between_groups_is_drawn_for_every_epoch():
+    from resnext_viz.train import evidence as ev
+
+    runs = [_run("grouped", 0.1, [2.3, 0.5, 0.3], 0.9), _run("grouped", 0.1, [2.3, 0.6], 0.9)]
+    for r, ckas in zip(runs, ([0.9, 0.6, 0.4], [0.8, 0.5])):
+        r.history = [replace(e, group_cka=c) for e, c in zip(r.history, ckas)]
+    s = ev.series(runs)
+    (label,) = s
+    assert s[label]["group_cka"] == [[0.9, 0.6, 0.4], [0.8, 0.5]]
+    fig = tf.metric_curves(s, "group_cka", "t", "linear CKA")
+    mean = next(t for t in fig.data if t.mode == "lines+markers")
+    assert list(mean.x) == [0, 1] and [round(v, 6) for v in mean.y] == [0.85, 0.55]  # epoch 0 = random init
+
+
+def test_lr_sweep_ticks_at_the_rates_tried():
+    fig = tf.lr_sweep({"dense": {0.03: [0.9], 2.0: [0.8]}, "grouped": {0.3: [0.9]}})
+    assert list(fig.layout.xaxis.tickvals) == [0.03, 0.3, 2.0] and list(fig.layout.xaxis.ticktext) == ["0.03", "0.3", "2"]
