@@ -62,7 +62,8 @@ st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/erro
 
 ui.table(table.records())
 st.caption(MAC_NOTE)
-ui.figure(lambda: fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers", cache_key=tuple(table.rows))
+with ui.main_figure():  # presentation mode draws it under the title
+    ui.figure(lambda: fb.layer_breakdown(list(table.rows)), "block_layers", "blk_layers", cache_key=tuple(table.rows))
 
 st.subheader(f"Time it on the {device.upper()}", anchor=False)
 budget = st.slider("Time budget (seconds, split between forward and forward+backward)", budget_field.lo,

@@ -67,8 +67,9 @@ if mode == "preserved":
     ui.table(table)
     st.caption("Top-1 errors are the published ImageNet results of ResNeXt-50 with each setting — "
                f"{card.TABLE3_SOURCE} They are cited, not computed here: this page only counts weights.")
-    ui.figure(lambda: fb.cardinality_chart(rows, budget), "cardinality_preserved", "card_chart",
-              cache_key=(tuple(rows), budget))
+    with ui.main_figure():  # presentation mode draws it under the title
+        ui.figure(lambda: fb.cardinality_chart(rows, budget), "cardinality_preserved", "card_chart",
+                  cache_key=(tuple(rows), budget))
     st.info(card.preserved_claim(rows), icon=":material/lightbulb:")
 else:
     st.markdown(f"Here the width C·d = {width} is held fixed and only the split changes. The two 1×1 convolutions "
@@ -76,7 +77,8 @@ else:
     table = [{"C": r.C, "d": r.d, "weights in the block": r.params, "of which the 3×3": r.grouped_params,
               f"GMACs at {hw}×{hw}": round(r.macs / 1e9, 4)} for r in rows]
     ui.table(table)
-    ui.figure(lambda: fb.fixed_width_chart(rows), "cardinality_fixed_width", "card_chart", cache_key=tuple(rows))
+    with ui.main_figure():  # presentation mode draws it under the title
+        ui.figure(lambda: fb.fixed_width_chart(rows), "cardinality_fixed_width", "card_chart", cache_key=tuple(rows))
     st.info("**Which claim is this?** \"Grouped convolutions reduce parameters\" describes *this* view: at a fixed "
             "width, more groups mean fewer weights. ResNeXt's own experiments use the other view, spending the "
             "saving on width.", icon=":material/lightbulb:")

@@ -33,9 +33,10 @@ st.markdown(
        f"{'s' if spec.per_in > 1 else ''} only." if G > 1 else
        f"With G = 1 there is one group: the weight tensor ({spec.c_out}, {spec.c_in}, {spec.k}, {spec.k}) is one "
        f"slab, and every filter reads all {spec.c_in} input planes."))
-ui.figure_alt(mf.overview(spec, y), "conv_overview", "sc_overview",
-              f"Input of {spec.c_in} channel planes, {G} weight slabs and output of {spec.c_out} planes, "
-              "each coloured by its group.")
+with ui.main_figure():  # presentation mode draws it under the title
+    ui.figure_alt(mf.overview(spec, y), "conv_overview", "sc_overview",
+                  f"Input of {spec.c_in} channel planes, {G} weight slabs and output of {spec.c_out} planes, "
+                  "each coloured by its group.")
 
 st.header("2. One output channel", anchor=False)
 o = ui.step_pick(spec, "o")

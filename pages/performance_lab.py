@@ -50,8 +50,9 @@ else:
         st.caption(f":material/warning: {result.spread_note()}")
 
 dtype = result.config.dtype if result else (cfg.dtype if cfg else "float32")
-st.subheader("Time against FLOPs", anchor=False)
-ui.figure(figures_lab.time_vs_flops(result, anchor, dtype), "lab_time_vs_flops", "lab_time_chart")
+with ui.main_figure():  # presentation mode draws it under the title
+    st.subheader("Time against FLOPs", anchor=False)
+    ui.figure(figures_lab.time_vs_flops(result, anchor, dtype), "lab_time_vs_flops", "lab_time_chart")
 ui.figure(figures_lab.speed_vs_intensity(result, anchor, dtype), "lab_speed_vs_intensity", "lab_speed_chart")
 if result is None or result.part("bottleneck"):
     ui.figure(figures_lab.bottleneck_ratio(result, anchor), "lab_bottleneck", "lab_block_chart")

@@ -49,8 +49,9 @@ m[3].metric(f"{next_label} GMACs", f"{nxt.macs / 1e9:.2f}", f"{(nxt.macs - base.
 st.caption(f"At {size}×{size}, one image; MACs count convolutions and the classifier (FlopCounterMode / 2), "
            "the convention behind the paper's \"4.1 vs 4.2 GFLOPs\".")
 
-ui.figure(lambda: fb.stage_comparison([base_label, next_label], [base, nxt]), f"{base_name}_vs_{next_name}", "rvr_chart",
-          cache_key=(base_label, next_label, base_name, next_name, size))
+with ui.main_figure():  # presentation mode draws it under the title
+    ui.figure(lambda: fb.stage_comparison([base_label, next_label], [base, nxt]), f"{base_name}_vs_{next_name}", "rvr_chart",
+              cache_key=(base_label, next_label, base_name, next_name, size))
 rows = stages.side_by_side(base, nxt, base_label, next_label)
 ui.table(rows[:-1], columns=["stage", "output", base_label, next_label])
 ui.table(rows, columns=["stage"] + [k for k in rows[0] if k.startswith(("params", "GMACs"))])

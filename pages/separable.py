@@ -62,14 +62,16 @@ st.markdown(f"**Grouped with G = {spec.groups}** (ResNeXt-style, one layer): {n(
             f"read {spec.c_in // spec.groups} channels each; the depthwise-separable pair reads one channel "
             f"spatially, then mixes all {spec.c_in} with 1×1 weights.")
 
-st.subheader("Connectivity of each layer", anchor=False)
-tabs = st.tabs(["depthwise k×k", "pointwise 1×1", f"grouped, G = {spec.groups}", "standard"])
-for tab, (c_in, c_out, g, key) in zip(tabs, [(spec.c_in, spec.c_in, spec.c_in, "dw"), (spec.c_in, spec.c_out, 1, "pw"),
-                                             (spec.c_in, spec.c_out, spec.groups, "grp"),
-                                             (spec.c_in, spec.c_out, 1, "std")]):
-    with tab:
-        fig = (figures.bipartite_fan_in if figures.uses_fan_in(c_in, c_out, g) else figures.bipartite)(c_in, c_out, g)
-        ui.figure_alt(fig, f"separable_{key}", f"sep_{key}",
-                      f"Connections of a {c_in} to {c_out} layer with {g} groups.")
+with ui.main_figure():  # presentation mode draws it under the title
+    st.subheader("Connectivity of each layer", anchor=False)
+    tabs = st.tabs(["depthwise k×k", "pointwise 1×1", f"grouped, G = {spec.groups}", "standard"])
+    layers = [(spec.c_in, spec.c_in, spec.c_in, "dw"), (spec.c_in, spec.c_out, 1, "pw"),
+              (spec.c_in, spec.c_out, spec.groups, "grp"), (spec.c_in, spec.c_out, 1, "std")]
+    for tab, (c_in, c_out, g, key) in zip(tabs, layers):
+        with tab:
+            draw = figures.bipartite_fan_in if figures.uses_fan_in(c_in, c_out, g) else figures.bipartite
+            fig = draw(c_in, c_out, g)
+            ui.figure_alt(fig, f"separable_{key}", f"sep_{key}",
+                          f"Connections of a {c_in} to {c_out} layer with {g} groups.")
 st.caption("The pointwise 1×1 connects like the standard layer (every input to every output) with a 1×1 filter "
            "per connection instead of a k×k one; the depthwise layer connects each channel to itself only.")

@@ -28,8 +28,9 @@ st.caption("Codes: g4 is a grouped convolution with 4 groups (g1 is dense: any 1
            "flatten. Each layer keeps the width c. Which channels connect does not depend on the kernel size.")
 
 r = stacks.reachability(c, names)
-ui.figure_alt(mf.reach_steps(c, names, ref), "reachability_steps", "stk_steps",
-              f"Reachability matrices after each of the {len(names)} layers, output rows by input columns.")
+with ui.main_figure():  # presentation mode draws it under the title
+    ui.figure_alt(mf.reach_steps(c, names, ref), "reachability_steps", "stk_steps",
+                  f"Reachability matrices after each of the {len(names)} layers, output rows by input columns.")
 full = bool(r.all())
 per_row = r.sum(axis=1)
 st.markdown(

@@ -59,7 +59,8 @@ m[2].metric("largest output |y|", f"{result.output_max_abs:.2f}", help="For scal
 m[3].metric("weights in each form", f"{result.params['c']:,}",
             help=f"(a) {result.params['a']:,} · (b) {result.params['b']:,} · (c) {result.params['c']:,}")
 
-ui.figure(fb.forms_diagram(spec.c_in, spec.C, spec.d, spec.c_out), "three_forms", "forms_diagram")
+with ui.main_figure():  # presentation mode draws it under the title
+    ui.figure(fb.forms_diagram(spec.c_in, spec.C, spec.d, spec.c_out), "three_forms", "forms_diagram")
 
 st.subheader("Why (a) and (c) are the same function", anchor=False)
 st.markdown(f"Stack branch i's 1×1 reduce (i = 1 … C, as in the formula) as rows "

@@ -17,6 +17,7 @@ from resnext_viz.inside import summaries as fp
 from resnext_viz.train import inside as T
 
 from .inside import fit_choice
+from .present import main_figure
 from .state import Field, seed, show_notices, sync_url
 from .widgets import figure
 
@@ -146,8 +147,9 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
                f"groups of {f.per_group}. Each frame holds one group's channels, left to right and top to bottom, "
                f"framed in that group's colour on every page. Blue is negative, red positive; every group has its "
                f"own scale (its largest |value| is full colour), so compare channels within a frame.")
-    figure(lambda: ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps",
-           cache_key=keyed("maps", tuple(shown)))
+    with main_figure():  # presentation mode draws it under the title
+        figure(lambda: ff.feature_maps(f.act, f.groups, shown), "feature_maps", "feat_maps",
+               cache_key=keyed("maps", tuple(shown)))
     st.download_button("Download these maps as one PNG", data=partial(gpng.feature_grid_png, f.act, f.groups, shown,
                                                                       f.title), file_name=png_name,
                        mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
@@ -246,8 +248,9 @@ def gradient_sections(grads, layer: str, G: int, kind: str, index: int, detail: 
             st.metric(f"Input values outside input group {grads.target_group} whose gradient is exactly 0",
                       f"{grads.zero_input_grads_outside:,} of {grads.inputs_outside:,}",
                       help="group g's filters read only input group g: the other inputs cannot move this target")
-    figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
-                             "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
+    with main_figure():  # presentation mode draws it under the title
+        figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
+                                 "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
     st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
     figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
                              "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")

@@ -177,3 +177,27 @@ def test_hide_code_hides_the_closed_code_expander_and_export(server, browser):
     assert page.locator('[data-testid="stPopover"]').count() == 0  # no Export menus
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     page.close()
+
+
+FIGURE_PAGES = ("parameters", "connectivity", "inside_conv", "stacked_layers", "separable", "cardinality",
+                "three_forms", "block_builder", "resnet_vs_resnext", "group_features", "gradients", "performance_lab")
+
+
+def test_every_figure_page_has_its_main_figure_above_the_fold_when_presenting(server, browser):
+    from resnext_viz import lessons
+    from resnext_viz.ui.present import MAIN_KEY
+
+    with_figures = {x.url_path for x in lessons.LESSONS if x.url_path in FIGURE_PAGES}
+    assert with_figures == set(FIGURE_PAGES)  # a renamed page fails here, not silently
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    low = {}
+    for path in FIGURE_PAGES:
+        page.goto(f"{server}/{path}?present=1")
+        wait_idle(page, timeout=120_000)
+        top = page.evaluate(MAIN_TOP, MAIN_KEY)
+        chart = page.locator(f".st-key-{MAIN_KEY} [data-testid='stPlotlyChart']").first
+        if not (0 <= top < 720 - 200 and chart.is_visible()):
+            low[path] = top
+            _shot(page, f"present_low_{path}")
+    assert not low, f"main figure not in the top of a 1280×720 projector: {low}"
+    page.close()
