@@ -151,9 +151,23 @@ def figure_text_colors(fig: go.Figure, theme: str) -> list[tuple[str, str, str]]
         if tf is None or not tf.color:
             continue
         colors = tf.color if isinstance(tf.color, (list, tuple)) else [tf.color]
+        cells = _heatmap_cell_colors(tr, bg)
+        if cells:  # numbers written in heatmap cells: against every colour stop a cell can take
+            out += [(f"trace {i} cell text", c, b) for c in colors for b in cells]
+            continue
         on = _trace_text_backgrounds(tr, len(colors), bg)
         out += [(f"trace {i} text", c, b) for c, b in zip(colors, on)]
     return out
+
+
+def _heatmap_cell_colors(tr, bg: str) -> list[str]:
+    """Return the opaque colours of a text-bearing heatmap's colour-scale stops (over `bg`), else []."""
+    if getattr(tr, "type", "") != "heatmap" or not (tr.text is not None or tr.texttemplate):
+        return []
+    scale = tr.colorscale
+    if not scale or isinstance(scale, str):
+        return []
+    return [composite(c if c.startswith(("#", "rgba")) else c, bg) for _, c in scale if isinstance(c, str)]
 
 
 def composite(color: str, bg: str) -> str:

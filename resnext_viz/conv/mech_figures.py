@@ -12,11 +12,13 @@ from plotly.subplots import make_subplots
 
 from resnext_viz.conv import stacks
 from resnext_viz.conv import stepthrough as sv
-from resnext_viz.palette import FADED, GROUP_COLORS, group_color, group_rgba, group_text_color
+from resnext_viz.palette import GROUP_COLORS, TEXT_BACKGROUND, group_color, group_rgba, group_text_color, mix
 from resnext_viz.plotting import base_layout
 
 PER_ROW = 4            # input planes side by side before wrapping (cells stay big enough to read)
-GREY_TEXT = "#8C8C8C"  # numbers of the greyed-out groups
+GREY_TEXT = "#666666"  # numbers and labels of the greyed-out groups: 4.5:1 on their cells and on the label chips
+GREY_CELL = "#EFEFEF"  # cells of the greyed-out groups; every cell colour is opaque, so the numbers read the same
+#                        on every theme's background
 FRAME_MS = 600         # one position per frame when playing
 
 
@@ -46,11 +48,18 @@ def _grid(z: np.ndarray, x0: float, y0: float, scale: list, zmin: float, zmax: f
 
 
 def _group_scale(g: int | None) -> list:
-    return [[0, "#FFFFFF"], [1, group_rgba(g, 0.6)]] if g is not None else [[0, FADED], [1, FADED]]
+    return [[0, "#FFFFFF"], [1, mix("#FFFFFF", group_color(g), 0.6)]] if g is not None else [[0, GREY_CELL],
+                                                                                             [1, GREY_CELL]]
+
+
+def _label(x: float, y: float, text: str, color: str, size: int = 12) -> dict:
+    """Return a label annotation on a light chip (TEXT_BACKGROUND), readable on every theme's background."""
+    return dict(x=x, y=y, text=text, showarrow=False, font=dict(color=color, size=size), bgcolor=TEXT_BACKGROUND,
+                borderpad=1)
 
 
 def _kernel_scale(g: int) -> list:
-    return [[0, "#BDBDBD"], [0.5, "#FFFFFF"], [1, group_rgba(g, 0.7)]]
+    return [[0, "#BDBDBD"], [0.5, "#FFFFFF"], [1, mix("#FFFFFF", group_color(g), 0.7)]]
 
 
 def _layout_planes(s: sv.StepSpec, chans: range) -> tuple[int, int, list[tuple[float, float]], list[float]]:
@@ -76,7 +85,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
     g, chans = sv.group_of(s, o), sv.in_channels(s, o)
     P, Q, tops, bottoms = _layout_planes(s, chans)
     xp = sv.padded(s, t.x)
-    traces = []
+    traces, labels = [], []
     for c, (x0, y0) in enumerate(tops):
         mine = c in chans
         traces.append(_grid(xp[c], x0, y0, _group_scale(g if mine else None), 0, 4, "#000000" if mine else GREY_TEXT,
@@ -85,9 +94,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
             px_, py_ = _rect(x0 + s.padding, y0 + s.padding, s.w, s.h)
             traces.append(go.Scatter(x=px_, y=py_, mode="lines", line=dict(color="#595959", width=1, dash="dot"),
                                      hoverinfo="skip", name=f"unpadded {c}"))
-        traces.append(go.Scatter(x=[x0 + Q / 2], y=[y0 - 0.4], mode="text", text=[f"in {c}"],
-                                 textfont=dict(color=group_text_color(g) if mine else GREY_TEXT, size=12),
-                                 hoverinfo="skip", name=f"label {c}"))
+        labels.append(_label(x0 + Q / 2, y0 - 0.4, f"in {c}", group_text_color(g) if mine else GREY_TEXT))
         if mine:
             kx, ky = x0 + (Q - s.k) / 2, y0 + P + 1.5
             traces.append(_grid(t.w[o, c - chans.start], kx, ky, _kernel_scale(g), -1, 1, "#000000", f"kernel {c}",
@@ -116,7 +123,7 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
         lim = max(1.0, float(np.abs(full).max()))
         return [go.Scatter(x=wx, y=wy, mode="lines", line=dict(color="#000000", width=3), hoverinfo="skip",
                            name="window"),
-                _grid(shown, out_x, 0, [[0, "#FFFFFF"], [1, group_rgba(g, 0.6)]], -lim, lim, "#000000",
+                _grid(shown, out_x, 0, _group_scale(g), -lim, lim, "#000000",
                       "output", f"y[{o}, %{{customdata[0]}}, %{{customdata[1]}}] = %{{z}}"),
                 go.Scatter(x=ox, y=oy, mode="lines", line=dict(color="#000000", width=3), hoverinfo="skip",
                            name="output cell"),
@@ -133,9 +140,8 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
     n0 = order.index(start)
     moving = list(range(len(traces), len(traces) + 4))   # the four traces each frame replaces
     traces += state(n0)
-    traces.append(go.Scatter(x=[out_x + wo / 2], y=[-0.4], mode="text", text=[f"out {o}"], hoverinfo="skip",
-                             textfont=dict(color=group_text_color(g), size=12), name="out label"))
-    fig = go.Figure(traces)
+    labels.append(_label(out_x + wo / 2, -0.4, f"out {o}", group_text_color(g)))
+    fig = go.Figure(traces, layout=dict(annotations=labels))
     fig.frames = [go.Frame(data=state(n), traces=moving, name=f"{i},{j}") for n, (i, j) in enumerate(order)]
     anim = dict(mode="immediate", frame=dict(duration=FRAME_MS, redraw=True), transition=dict(duration=0),
                 fromcurrent=True)
@@ -145,8 +151,8 @@ def one_channel(s: sv.StepSpec, t: sv.Tensors, o: int, start: tuple[int, int] = 
                               dict(label="▶ Play", method="animate", args=[None, anim]),
                               dict(label="❚❚ Pause", method="animate",
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=n0, x=0.18, len=0.82, y=0, yanchor="top", pad=dict(t=10),
-                      currentvalue=dict(prefix="position (i, j) = ", font=dict(size=13)),
+        sliders=[dict(active=n0, x=0.22, len=0.78, y=0, yanchor="top", pad=dict(t=10),  # clear of the buttons
+                      currentvalue=dict(prefix="position (i, j) = ", font=dict(size=13), xanchor="right"),
                       steps=[dict(label=f"({i}, {j})", method="animate",
                                   args=[[f"{i},{j}"], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                            transition=dict(duration=0))])

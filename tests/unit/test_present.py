@@ -17,6 +17,16 @@ from resnext_viz.blocks.builder import BlockConfig, layer_table
 from resnext_viz.conv import arithmetic as cm
 from resnext_viz.conv import figures as F
 from resnext_viz.inside import figures as ff
+from resnext_viz.blocks import stages
+from resnext_viz.conv import mech_figures as mf
+from resnext_viz.conv import stacks
+from resnext_viz.conv import stepthrough as sv
+from resnext_viz.lab import figures as lab_figures
+from resnext_viz.lab import reference as lab_reference
+from resnext_viz.train import figures as tf
+
+_SERIES = {"dense": {"test_acc": [[0.1, 0.9]], "train_acc": [[0.1, 0.95]], "test_loss": [[2.3, 0.4]],
+                     "train_loss": [[2.3, 0.2]], "gap": [[0.0, 0.05]]}}
 
 THEMES = list(plotting.THEMES)
 LARGE_PX = 24  # WCAG: 18 pt (24 px) text is "large" (3:1); smaller text needs 4.5:1
@@ -41,7 +51,32 @@ FIGURES = {
     "energy": lambda: ff.group_energy_bars(np.arange(32, dtype=float), range(8, 16)),
     "grad_bars": lambda: ff.grad_norm_bars(np.r_[np.zeros(5), 2.5, np.zeros(26)], "t", "norm", "weight",
                                            target_group=5),
+    "top_channels": lambda: ff.top_channels(np.random.default_rng(1).normal(size=(64, 7, 7)), 16, np.arange(16) * 4),
+    "locality": lambda: ff.locality_heatmaps(np.eye(8), np.eye(8, dtype=bool), np.ones((8, 8)),
+                                             np.ones((8, 8), dtype=bool), 3),
+    "stages": lambda: fb.stage_comparison(["ResNet-50", "ResNeXt-50"], [stages.stage_table("resnet50"),
+                                                                        stages.stage_table("resnext50_32x4d")]),
+    "step_overview": lambda: _step("overview"),
+    "step_channel": lambda: _step("channel"),
+    "reach_steps": lambda: mf.reach_steps(16, ["g4", "shuffle4", "g4"], 4),
+    "reach_pattern": lambda: mf.pattern(stacks.reachability(16, ["g4", "g4"]), "t", 4, "reach_final"),
+    "shuffle": lambda: mf.shuffle_diagram(16, 4),
+    "lab_time": lambda: lab_figures.time_vs_flops(None, lab_reference.load_anchor()),
+    "lab_speed": lambda: lab_figures.speed_vs_intensity(None, lab_reference.load_anchor()),
+    "lab_block": lambda: lab_figures.bottleneck_ratio(None, lab_reference.load_anchor()),
+    "train_curves": lambda: tf.training_curves(_SERIES),
+    "train_cka": lambda: tf.similarity_bars([("a<br>random init", 0.8, 0.7, 0.9), ("a<br>trained", 0.6, 0.5, 0.7)]),
+    "train_grads": lambda: tf.grad_norms({"grouped": [[0.1 * g for g in range(8)], [0.2] * 8]}),
+    "train_noise": lambda: tf.noise_curves((0.0, 0.5), {"dense": [[0.9, 0.5], [0.8, 0.4]]}),
+    "train_lr": lambda: tf.lr_sweep({"dense": {0.1: [0.9, 0.8], 2.0: [0.1, 0.9]}}, {"dense": {0.1: [False] * 2,
+                                                                                                2.0: [True, False]}}),
 }
+
+
+def _step(which: str):
+    spec = sv.StepSpec()
+    t = sv.tensors(spec)
+    return mf.overview(spec, sv.output(spec, t)) if which == "overview" else mf.one_channel(spec, t, 1, (0, 0))
 
 
 # ---------------------------------------------------------------- contrast, every theme
