@@ -167,7 +167,7 @@ def _heatmap_cell_colors(tr, bg: str) -> list[str]:
     scale = tr.colorscale
     if not scale or isinstance(scale, str):
         return []
-    return [composite(c if c.startswith(("#", "rgba")) else c, bg) for _, c in scale if isinstance(c, str)]
+    return [composite(c, bg) for _, c in scale if isinstance(c, str)]
 
 
 def composite(color: str, bg: str) -> str:

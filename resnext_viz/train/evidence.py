@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from resnext_viz.train.claims import NOISE_SIGMA, Measurements
@@ -134,8 +135,6 @@ DIVERGED_ACC = 0.2  # twice chance on the lab's data sets, which all have 10 cla
 def diverged(run: Run) -> bool:
     """Return True when a run diverged: its training loss stopped being a finite number, or it ended at a test
     accuracy of at most DIVERGED_ACC (no better than a guess between two of the ten classes)."""
-    import math
-
     return any(not math.isfinite(e.train_loss) for e in run.history) or run.history[-1].test_acc <= DIVERGED_ACC
 
 
