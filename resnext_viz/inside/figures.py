@@ -159,12 +159,17 @@ def _pool_maps(maps: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(shape).mean(axis=(-3, -1))
 
 
+def _scales(blocks: np.ndarray) -> np.ndarray:
+    """Return each block's largest |value| (blocks along the first axis), 1 where a block is all zero."""
+    scale = np.abs(blocks).reshape(len(blocks), -1).max(axis=1)
+    return np.where(scale > 0, scale, 1.0)
+
+
 def _normalised_blocks(act: np.ndarray, groups: int, shown: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Return (maps (n, C/G, H, W) divided by each group's largest |value|, those scales (n,))."""
     per = act.shape[0] // groups
     blocks = act.reshape(groups, per, *act.shape[1:])[shown]  # (n, C/G, H, W)
-    scale = np.abs(blocks).reshape(len(shown), -1).max(axis=1)  # (n,)
-    scale = np.where(scale > 0, scale, 1.0)
+    scale = _scales(blocks)
     return blocks / scale[:, None, None, None], scale
 
 
@@ -245,7 +250,6 @@ def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: 
     pool = _display_pool(*act.shape[1:])
     maps = _pool_maps(act, pool).astype(np.float32)
     raw = maps.reshape(groups, per, *maps.shape[1:])[shown]
-    _, scales = _normalised_blocks(maps, groups, shown)
     geometry = feature_grid_geometry(per, *maps.shape[1:], len(shown), png=False)
     labels = [f"group {g} · ch {g * per}–{(g + 1) * per - 1}" if per > 1 else f"group {g} · ch {g}" for g in shown]
     pooled = f", shown {maps.shape[1]}×{maps.shape[2]} (average of {pool}×{pool} pixels)" if pool > 1 else ""
@@ -253,7 +257,7 @@ def feature_maps(act: np.ndarray, groups: int, shown: list[int] | range, title: 
                         f"{act.shape[1]}×{act.shape[2]}{pooled}")
     meta = {"figure": "feature_maps", "groups": groups, "shown": shown, "per_group": per, "pool": pool,
             "frame_colors": [group_color(g) for g in shown], "map_size": list(maps.shape[1:])}
-    return _mosaic(list(raw), scales, shown, labels, geometry, heading, meta,
+    return _mosaic(list(raw), _scales(raw), shown, labels, geometry, heading, meta,
                    "value ÷ group's max |value|", "group's max |value|")
 
 
@@ -261,8 +265,7 @@ def top_channels(act: np.ndarray, groups: int, top: np.ndarray) -> go.Figure:
     """Return one map per group: its most active channel (largest mean square), each scaled to its own max |value|."""
     pool = max(1, math.ceil(max(act.shape[1:]) / TOP_SIDE_MAX))
     maps = _pool_maps(act[np.asarray(top)], pool).astype(np.float32)  # (G, h, w)
-    scale = np.abs(maps).reshape(groups, -1).max(axis=1)
-    scale = np.where(scale > 0, scale, 1.0)
+    scale = _scales(maps)
     geometry = GridGeometry(n_blocks=groups, maps_per_block=1, map_h=maps.shape[1], map_w=maps.shape[2],
                             blocks_per_row=TOP_PER_ROW, gap=0, frame=0, pad=max(1, round(maps.shape[1] / 14)),
                             label=0, spacing=max(1, round(maps.shape[1] / 6)), margin=0)
