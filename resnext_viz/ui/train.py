@@ -16,6 +16,7 @@ from resnext_viz.train.models import param_count, variants
 from resnext_viz.train.probes import NOISE_LEVELS
 
 from .state import Field, sync_url, url_state
+from .warm import freeze_long_lived
 from .widgets import figure, table
 
 __all__ = ["TRAIN_FIELDS", "PRESET_LABELS", "DATASET_LABELS", "cifar_ready", "warm_training", "train_experiment",
@@ -40,9 +41,16 @@ TRAIN_FIELDS = [
 ]
 
 
+def _warm_and_freeze() -> None:
+    try:
+        R.warm()
+    finally:  # scikit-learn's and the optimiser's modules stay for the process: out of each rerun's gc.collect
+        freeze_long_lived()
+
+
 @st.cache_resource(show_spinner=False)
 def _warm_thread() -> threading.Thread:
-    t = threading.Thread(target=R.warm, name="warm-training", daemon=True)
+    t = threading.Thread(target=_warm_and_freeze, name="warm-training", daemon=True)
     t.start()
     return t
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -34,6 +35,20 @@ def _load() -> None:
             _image_model(os.environ.get(WEIGHTS_ENV, ""), os.environ.get(OFFLINE_ENV, ""), _blocks_code())
     except Exception:  # the page loads it again, and says what went wrong there
         _LOG.warning("background model load failed", exc_info=True)
+    finally:
+        freeze_long_lived()
+
+
+def freeze_long_lived() -> None:
+    """Move every object alive now (torch, plotly, the model) out of the cyclic garbage collector's sight.
+
+    Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC), and holds the GIL
+    while it does, so the run's last message waits for it. With torch and torch._dynamo loaded that
+    collection walked ~400k objects: ~190 ms added to every interaction on every page (bench_browser,
+    Parameter math). What is frozen here lives for the whole process anyway (modules, the shared
+    model); objects made later are collected as before, and reference counting still frees everything.
+    """
+    gc.freeze()
 
 
 def warm_image_model() -> None:
