@@ -41,9 +41,18 @@ def _export_bytes(fig: go.Figure, fmt: str) -> bytes:
 
 
 def export_menu(fig: go.Figure, name: str, key: str) -> None:
-    """Draw an 'Export' popover with PNG / SVG / PDF / HTML downloads built only when clicked."""
+    """Draw an 'Export' popover with PNG / SVG / PDF / HTML downloads, the buttons made only while it is open.
+
+    A deferred download gets a new id on every run (Streamlit's MediaFileManager.add_deferred), so closed
+    menus' buttons still changed, and were re-rendered by the browser, on every rerun: ~100 ms of each change
+    on Parameter math with its three figures (bench_browser). Opening the menu reruns the page once; the
+    files themselves are still built only when a button is clicked.
+    """
+    menu = st.popover("Export", icon=":material/download:", key=f"ex_{key}", on_change="rerun")
+    if not menu.open:
+        return
     have_browser = browser_path() is not None
-    with st.popover("Export", icon=":material/download:"):
+    with menu:
         cols = st.columns(4)
         for col, fmt in zip(cols, ex.FORMATS):
             disabled = fmt in ex.STATIC_FORMATS and not have_browser
