@@ -1,4 +1,4 @@
-"""In a real browser: a figure's Export menu makes its buttons when opened, and a click downloads the figure."""
+"""In a real browser: sections built only while open (Export menus, tables) appear when opened and work."""
 
 from __future__ import annotations
 
@@ -27,4 +27,23 @@ def test_export_menu_opens_with_its_formats_and_downloads_the_figure(server, bro
     wait_idle(page)
     assert page.locator(DOWNLOADS).count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_connectivity_table_is_built_when_opened_and_follows_the_groups(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{server}/connectivity?groups=4")
+    wait_idle(page)
+    grids = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')
+    assert grids.count() == 0  # closed: nothing sent
+    page.get_by_text("The groups as a table").click()
+    wait_idle(page)
+    assert grids.count() == 1 and grids.first.is_visible()
+    box = page.get_by_label("Groups", exact=True)
+    box.fill("8")
+    box.press("Enter")
+    wait_idle(page)
+    assert grids.count() == 1  # still open after the change of G
+    rows = grids.first.locator("[aria-rowcount]").first.get_attribute("aria-rowcount")
+    assert rows == "9", rows  # the header and one row per group, G = 8
     page.close()
