@@ -193,9 +193,12 @@ def test_preprocess_equals_resizing_everything_then_cropping(size):
 
 def test_extreme_aspect_ratio_is_fast_and_square():
     strip = decode_image(CASES["png_10000x10"].data).image
-    start = time.perf_counter()
-    tensor, crop = preprocess(strip)
-    assert time.perf_counter() - start < 0.05
+    times = []
+    for _ in range(3):  # the best of three, so a busy machine does not fail it
+        start = time.perf_counter()
+        tensor, crop = preprocess(strip)
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.05, times
     assert tensor.shape == (1, 3, 224, 224) and crop.size == (224, 224)
     assert torch.isfinite(tensor).all()
 
