@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
@@ -11,6 +12,7 @@ from .inside import _blocks_code, _image_model
 
 _LOG = logging.getLogger("resnext_viz.warm")
 _model_thread: threading.Thread | None = None
+EXIT_WAIT_S = 30.0  # how long the interpreter's exit waits for a load still running
 
 
 def _no_download_needed() -> bool:
@@ -61,3 +63,14 @@ def warm_image_model() -> None:
     if _model_thread is None:
         _model_thread = threading.Thread(target=_load, daemon=True, name="warm-image-model")
         _model_thread.start()
+        atexit.register(_wait_at_exit)
+
+
+def _wait_at_exit() -> None:
+    """Let a load still running finish before the interpreter tears torch down.
+
+    A daemon thread still inside torch while the process exits aborted it ("terminate called
+    without an active exception", exit status 134) after a test run that had passed.
+    """
+    if _model_thread is not None and _model_thread.is_alive():
+        _model_thread.join(EXIT_WAIT_S)

@@ -45,3 +45,17 @@ def test_the_training_warm_up_freezes_even_when_it_fails(unfrozen, monkeypatch):
     with pytest.raises(RuntimeError):
         train._warm_and_freeze()
     assert gc.get_freeze_count() > 0
+
+
+def test_exit_waits_for_a_load_still_running(monkeypatch):
+    # A daemon thread still inside torch at interpreter exit aborted a passing test run (status 134).
+    import threading
+    import time
+
+    from resnext_viz.ui import warm
+
+    thread = threading.Thread(target=time.sleep, args=(0.3,), daemon=True)
+    thread.start()
+    monkeypatch.setattr(warm, "_model_thread", thread)
+    warm._wait_at_exit()
+    assert not thread.is_alive()
