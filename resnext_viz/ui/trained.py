@@ -26,6 +26,8 @@ RUN_FIELD = Field("trained_run", "run", "", label="trained run")
 TEST_IMAGE_FIELD = Field("trained_image", "test_image", 0, 0, 99_999, label="test image")
 TRAINED_LAYER_FIELD = Field("trained_layer", "trained_layer", "block1.conv2", label="trained layer",
                             options=tuple(T.layer_names()))
+VIEWS = ("Energy per group", "Channel correlation", "Top channel per group")  # Group features' lazy tabs
+VIEW_FIELD = Field("feat_view", "view", VIEWS[0], label="view", options=VIEWS)
 _FIELDS = [RUN_FIELD, TEST_IMAGE_FIELD, TRAINED_LAYER_FIELD]
 __all__ = ["gradient_sections", "TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "TRAINED_LAYER_FIELD", "Trained",
            "trained_source", "trained_features", "trained_gradients", "trained_gradients_view",
@@ -153,9 +155,6 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
     st.download_button("Download these maps as one PNG", data=partial(gpng.feature_grid_png, f.act, f.groups, shown,
                                                                       f.title), file_name=png_name,
                        mime="image/png", icon=":material/image:", on_click="ignore", key="feat_png")
-    st.subheader("How strongly each group responds", anchor=False)
-    figure(lambda: ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy",
-           cache_key=keyed("energy", tuple(shown)))
     st.subheader("Do the channels of a group work together?", anchor=False)
     if f.within is not None:
         m = st.columns(3)
@@ -173,15 +172,30 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
         elif init_ratio is not None:
             st.metric("The same network before training", f"{init_ratio:.2f}×", help=f"inside ÷ across for this layer "
                       f"with the run's initial weights (seed {init_seed}), same test image: what wiring alone gives")
-    figure(lambda: ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
-           "channel_correlation", "feat_corr", cache_key=keyed("corr"))
-    st.markdown(fp.correlation_text(base is not None))
-    if f.corr_step > 1:
-        st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages {f.corr_step}×"
-                   f"{f.corr_step} channel pairs; the numbers above use every pair.")
-    st.subheader("What each group responds to most", anchor=False)
-    figure(lambda: ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top",
-           cache_key=keyed("top"))
+    # One figure at a time: every changed Plotly figure is remounted by Streamlit's frontend (~0.2–0.35 s each
+    # on a 2-core machine, bench_browser), so the tabs run lazily and only the open one is drawn.
+    notices = seed([VIEW_FIELD])
+    show_notices(notices)
+    energy_tab, corr_tab, top_tab = st.tabs(list(VIEWS), key=VIEW_FIELD.key, on_change="rerun")
+    sync_url([VIEW_FIELD])
+    if energy_tab.open:
+        with energy_tab:
+            st.caption("How strongly each group responds: the mean square of its channels' outputs over every position.")
+            figure(lambda: ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy",
+                   cache_key=keyed("energy", tuple(shown)))
+    if corr_tab.open:
+        with corr_tab:
+            figure(lambda: ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
+                   "channel_correlation", "feat_corr", cache_key=keyed("corr"))
+            st.markdown(fp.correlation_text(base is not None))
+            if f.corr_step > 1:
+                st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages "
+                           f"{f.corr_step}×{f.corr_step} channel pairs; the numbers above use every pair.")
+    if top_tab.open:
+        with top_tab:
+            st.caption("What each group responds to most: in each group, the channel with the largest mean square.")
+            figure(lambda: ff.top_channels(f.act, f.groups, f.top_channel), "top_channel_per_group", "feat_top",
+                   cache_key=keyed("top"))
 
 
 _GRAD_FIELDS = [Field("trained_group", "trained_group", 0, 0, 4095, label="trained group"),

@@ -87,7 +87,8 @@ def test_features_page_defaults_to_a_sample_and_says_the_weights_are_random():
     warning = " ".join(w.value for w in at.warning)
     assert "Random weights" in warning and "RESNEXT_VIZ_WEIGHTS" in warning and "Offline mode" in warning
     metas = figures(at)
-    assert kinds(at) == ["feature_maps", "group_energy", "correlation", "top_channels"]
+    assert kinds(at) == ["feature_maps", "group_energy"]  # the other figures' tabs are drawn only when opened
+    assert qp(at, "view") == "Energy per group"
     maps = metas[0]
     assert maps["groups"] == 32 and maps["shown"] == list(range(8)) and maps["per_group"] == 4
     assert maps["frame_colors"][2] == "#009E73"  # group 2's palette colour, as on every page
@@ -102,11 +103,12 @@ def test_features_page_defaults_to_a_sample_and_says_the_weights_are_random():
 
 
 def test_feature_statistics_on_the_page_equal_the_package(model):
-    at = run_page(FEAT, {"layer": "layer2.0.conv2"})
+    at = run_page(FEAT, {"layer": "layer2.0.conv2", "view": "Top channel per group"})
     f = fp.layer_features(model, "layer2.0.conv2", expected_input())
+    assert kinds(at) == ["feature_maps", "top_channels"]
     m = metrics(at)
     assert m["Mean |corr| inside a group"] == f"{f.within:.3f}" and m["Mean |corr| across groups"] == f"{f.across:.3f}"
-    assert figures(at)[3]["channels"] == [int(c) for c in f.top_channel]
+    assert figures(at)[1]["channels"] == [int(c) for c in f.top_channel]
 
 
 def test_gradients_page_defaults_show_bars_and_the_notice():
@@ -230,7 +232,10 @@ def test_changing_layer_and_page_updates_the_url():
     assert qp(at, "page") == "3"
     maps = figures(at)[0]
     assert maps["shown"] == list(range(16, 24)) and maps["per_group"] == 32
-    assert figures(at)[2]["step"] == 4  # 1024 channels drawn as 256 x 256 cells
+    at.session_state["feat_view"] = "Channel correlation"  # what a click on the tab sets
+    at.run()
+    assert qp(at, "view") == "Channel correlation" and qp(at, "page") == "3"
+    assert figures(at)[1]["step"] == 4  # 1024 channels drawn as 256 x 256 cells
     assert "each cell averages 4×4" in text(at)
 
 

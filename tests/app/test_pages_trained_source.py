@@ -49,9 +49,9 @@ def test_without_a_finished_run_the_page_says_so(empty_registry, page):
 
 
 def test_group_features_of_the_trained_net(trained):
-    at = run_page(FEAT, {"source": "trained", "test_image": "7"})
+    at = run_page(FEAT, {"source": "trained", "test_image": "7", "view": "Channel correlation"})
     assert not at.exception and not at.error
-    assert kinds(at) == ["feature_maps", "group_energy", "correlation", "top_channels"]
+    assert kinds(at) == ["feature_maps", "correlation"]
     net = E.trained_net(trained)
     img = T.test_image(net, trained, 7)
     words = text(at)
@@ -85,7 +85,7 @@ def test_a_run_the_server_no_longer_has_falls_back_with_a_notice(trained):
     assert not at.exception and not at.error
     assert "is not on this server" in at.warning[0].value
     assert at.number_input(key="trained_image").value == 5  # nothing else lost
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 2  # the maps and the open tab's figure
 
 
 def test_a_bad_trained_group_in_the_link_falls_back_with_a_notice(trained):

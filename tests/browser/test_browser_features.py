@@ -37,9 +37,37 @@ def test_upload_a_png_and_see_its_feature_maps(server, browser, tmp_path):
     assert "Groups 0–7 of 32" in text
     assert page.get_by_role("combobox", name="Picture").input_value() == "Your upload: disc.png"
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    assert charts.count() == 4 and charts.first.locator(".main-svg").count() > 0
+    assert charts.count() == 2  # the maps and the open tab's figure
+    assert charts.first.locator(".main-svg").count() > 0
     assert "Traceback" not in text and page.locator('[data-testid="stException"]').count() == 0
     assert "image=upload" in page.url
     page.screenshot(path=str(tmp_path / "features_upload.png"))
     assert (tmp_path / "features_upload.png").stat().st_size > 20_000
+    page.close()
+
+
+def _meta_figures(page) -> list[str]:
+    """Return the figure names (layout.meta.figure) of the charts drawn on the page."""
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".map(d => (d.layout && d.layout.meta && d.layout.meta.figure) || '')")
+
+
+def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(server)
+    wait_idle(page)
+    page.goto(f"{server}/group_features")
+    wait_idle(page, timeout=120_000)
+    assert _meta_figures(page) == ["feature_maps", "group_energy"]
+    page.get_by_role("tab", name="Top channel per group").click()
+    wait_idle(page, timeout=60_000)
+    assert _meta_figures(page) == ["feature_maps", "top_channels"]
+    assert "view=Top+channel+per+group" in page.url or "view=Top%20channel%20per%20group" in page.url
+    page.get_by_role("link", name="Parameter math").first.click()
+    wait_idle(page)
+    page.get_by_role("link", name="Group features").first.click()
+    wait_idle(page, timeout=60_000)
+    assert page.get_by_role("tab", name="Top channel per group").get_attribute("aria-selected") == "true"
+    assert _meta_figures(page) == ["feature_maps", "top_channels"]
+    assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
