@@ -330,3 +330,10 @@ def test_with_a_weights_file_the_pages_show_predictions(monkeypatch, tmp_path):
     at.selectbox(key="grad_target").set_value("class").run()
     assert not at.exception and at.selectbox(key="grad_class").label == "Class"
     assert at.selectbox(key="grad_class").options[0].startswith("top-1: ")
+
+
+def test_a_bad_view_in_the_link_falls_back_to_the_first_tab_with_a_notice():
+    at = run_page(FEAT, {"view": "Everything at once"})
+    assert not at.exception and not at.error
+    assert any("**view**" in w.value and "Energy per group" in w.value for w in at.warning)
+    assert kinds(at) == ["feature_maps", "group_energy"] and qp(at, "view") == "Energy per group"
