@@ -26,7 +26,7 @@ RUN_FIELD = Field("trained_run", "run", "", label="trained run")
 TEST_IMAGE_FIELD = Field("trained_image", "test_image", 0, 0, 99_999, label="test image")
 TRAINED_LAYER_FIELD = Field("trained_layer", "trained_layer", "block1.conv2", label="trained layer",
                             options=tuple(T.layer_names()))
-VIEWS = ("Energy per group", "Channel correlation", "Top channel per group")  # Group features' lazy tabs
+VIEWS = ("Channel correlation", "Energy per group", "Top channel per group")  # Group features' lazy tabs
 VIEW_FIELD = Field("feat_view", "view", VIEWS[0], label="view", options=VIEWS)
 _FIELDS = [RUN_FIELD, TEST_IMAGE_FIELD, TRAINED_LAYER_FIELD]
 __all__ = ["gradient_sections", "TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "TRAINED_LAYER_FIELD", "Trained",
@@ -176,13 +176,8 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
     # on a 2-core machine, bench_browser), so the tabs run lazily and only the open one is drawn.
     notices = seed([VIEW_FIELD])
     show_notices(notices)
-    energy_tab, corr_tab, top_tab = st.tabs(list(VIEWS), key=VIEW_FIELD.key, on_change="rerun")
+    corr_tab, energy_tab, top_tab = st.tabs(list(VIEWS), key=VIEW_FIELD.key, on_change="rerun")
     sync_url([VIEW_FIELD])
-    if energy_tab.open:
-        with energy_tab:
-            st.caption("How strongly each group responds: the mean square of its channels' outputs over every position.")
-            figure(lambda: ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy",
-                   cache_key=keyed("energy", tuple(shown)))
     if corr_tab.open:
         with corr_tab:
             figure(lambda: ff.correlation_heatmap(f.corr, f.corr_step, f.channels, f.groups, f.within, f.across),
@@ -191,6 +186,11 @@ def group_feature_sections(f, shown, base=None, png_name: str = "feature_maps.pn
             if f.corr_step > 1:
                 st.caption(f"{f.channels} channels are too many to draw one by one: each cell averages "
                            f"{f.corr_step}×{f.corr_step} channel pairs; the numbers above use every pair.")
+    if energy_tab.open:
+        with energy_tab:
+            st.caption("How strongly each group responds: the mean square of its channels' outputs over every position.")
+            figure(lambda: ff.group_energy_bars(f.energy, shown), "group_energy", "feat_energy",
+                   cache_key=keyed("energy", tuple(shown)))
     if top_tab.open:
         with top_tab:
             st.caption("What each group responds to most: in each group, the channel with the largest mean square.")

@@ -87,8 +87,8 @@ def test_features_page_defaults_to_a_sample_and_says_the_weights_are_random():
     warning = " ".join(w.value for w in at.warning)
     assert "Random weights" in warning and "RESNEXT_VIZ_WEIGHTS" in warning and "Offline mode" in warning
     metas = figures(at)
-    assert kinds(at) == ["feature_maps", "group_energy"]  # the other figures' tabs are drawn only when opened
-    assert qp(at, "view") == "Energy per group"
+    assert kinds(at) == ["feature_maps", "correlation"]  # the other figures' tabs are drawn only when opened
+    assert qp(at, "view") == "Channel correlation"
     maps = metas[0]
     assert maps["groups"] == 32 and maps["shown"] == list(range(8)) and maps["per_group"] == 4
     assert maps["frame_colors"][2] == "#009E73"  # group 2's palette colour, as on every page
@@ -335,5 +335,5 @@ def test_with_a_weights_file_the_pages_show_predictions(monkeypatch, tmp_path):
 def test_a_bad_view_in_the_link_falls_back_to_the_first_tab_with_a_notice():
     at = run_page(FEAT, {"view": "Everything at once"})
     assert not at.exception and not at.error
-    assert any("**view**" in w.value and "Energy per group" in w.value for w in at.warning)
-    assert kinds(at) == ["feature_maps", "group_energy"] and qp(at, "view") == "Energy per group"
+    assert any("**view**" in w.value and "Channel correlation" in w.value for w in at.warning)
+    assert kinds(at) == ["feature_maps", "correlation"] and qp(at, "view") == "Channel correlation"

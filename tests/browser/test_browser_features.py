@@ -58,7 +58,7 @@ def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages
     wait_idle(page)
     page.goto(f"{server}/group_features")
     wait_idle(page, timeout=120_000)
-    assert _meta_figures(page) == ["feature_maps", "group_energy"]
+    assert _meta_figures(page) == ["feature_maps", "correlation"]
     page.get_by_role("tab", name="Top channel per group").click()
     wait_idle(page, timeout=60_000)
     assert _meta_figures(page) == ["feature_maps", "top_channels"]
