@@ -67,34 +67,35 @@ with ui.plain_errors("computing the gradients"):
         ui.show_notices(notices)
     ui.sync_url(fields)
 
+    def grouped_vs_dense() -> None:  # drawn only while its tab is open
+        st.subheader(f"Grouped vs dense: where can the gradient of group {g}'s energy go?", anchor=False)
+        rep = ui.locality(loaded, chosen, layer, g)
+        gs, ds = rep.grouped, rep.dense
+        left, right = st.columns(2, gap="large")
+        left.markdown(f"**Grouped layer (G = {G})**")
+        left.metric("Other groups' weights: gradient exactly 0",
+                    f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
+        left.metric(f"Input values outside group {g}: gradient exactly 0", f"{gs.zero_inputs_outside:,} of "
+                    f"{gs.inputs_outside:,}", help="these zeros are what grouping buys")
+        left.metric(f"Group {g}'s weights on other input groups", "none exist")
+        right.markdown("**Dense twin (G = 1, same shape)**")
+        right.metric("Other groups' weights: gradient exactly 0",
+                     f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}", help="a dense layer has these zeros too")
+        right.metric(f"Input values outside group {g}: gradient exactly 0", f"{ds.zero_inputs_outside:,} of "
+                     f"{ds.inputs_outside:,}", help="measured with autograd on the dense twin")
+        right.metric(f"Group {g}'s weights on other input groups: gradient exactly 0",
+                     f"{ds.zero_cross_weights:,} of {ds.cross_weights:,}",
+                     help=f"{ds.cross_weights_on_dead:,} of them read one of the {ds.dead_channels_outside:,} input "
+                          "channels that are exactly 0 everywhere in this picture (a ReLU that never fired)")
+        ui.figure(ff.locality_heatmaps(gs.block_norms.numpy(), gs.connected.numpy(), ds.block_norms.numpy(),
+                                       ds.connected.numpy(), g), "gradient_locality", "grad_loc")
+        st.markdown(fp.locality_text(rep))
+        st.caption(f"The dense twin has the grouped filters on its diagonal blocks and small seeded random weights "
+                   f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
+
     grads = ui.gradients(loaded, chosen, layer, kind, index)
     ui.gradient_sections(grads, layer, G, kind, index,
                          detail=f" ({info.in_per_group} input channels × {info.kernel_size[0]}×{info.kernel_size[1]} = "
-                                "C_in/G·k·k)" if kind == "channel" else "")
-
-    st.subheader(f"Grouped vs dense: where can the gradient of group {g}'s energy go?", anchor=False)
-    rep = ui.locality(loaded, chosen, layer, g)
-    gs, ds = rep.grouped, rep.dense
-    left, right = st.columns(2, gap="large")
-    left.markdown(f"**Grouped layer (G = {G})**")
-    left.metric("Other groups' weights: gradient exactly 0",
-                f"{gs.zero_other_filters:,} of {gs.other_filter_weights:,}")
-    left.metric(f"Input values outside group {g}: gradient exactly 0", f"{gs.zero_inputs_outside:,} of "
-                f"{gs.inputs_outside:,}", help="these zeros are what grouping buys")
-    left.metric(f"Group {g}'s weights on other input groups", "none exist")
-    right.markdown("**Dense twin (G = 1, same shape)**")
-    right.metric("Other groups' weights: gradient exactly 0",
-                 f"{ds.zero_other_filters:,} of {ds.other_filter_weights:,}", help="a dense layer has these zeros too")
-    right.metric(f"Input values outside group {g}: gradient exactly 0", f"{ds.zero_inputs_outside:,} of "
-                 f"{ds.inputs_outside:,}", help="measured with autograd on the dense twin")
-    right.metric(f"Group {g}'s weights on other input groups: gradient exactly 0",
-                 f"{ds.zero_cross_weights:,} of {ds.cross_weights:,}",
-                 help=f"{ds.cross_weights_on_dead:,} of them read one of the {ds.dead_channels_outside:,} input "
-                      "channels that are exactly 0 everywhere in this picture (a ReLU that never fired)")
-    ui.figure(ff.locality_heatmaps(gs.block_norms.numpy(), gs.connected.numpy(), ds.block_norms.numpy(),
-                                   ds.connected.numpy(), g), "gradient_locality", "grad_loc")
-    st.markdown(fp.locality_text(rep))
-    st.caption(f"The dense twin has the grouped filters on its diagonal blocks and small seeded random weights "
-               f"(std {rep.off_diagonal_scale} × the grouped weights' std, seed {rep.seed}) everywhere else.")
+                                "C_in/G·k·k)" if kind == "channel" else "", dense=grouped_vs_dense)
 
     ui.show_code("gradients", lambda: inspect.getsource(gp.layer_gradients))

@@ -7,6 +7,7 @@ not there any more (the server restarted) falls back to the newest one with a no
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -28,6 +29,8 @@ TRAINED_LAYER_FIELD = Field("trained_layer", "trained_layer", "block1.conv2", la
                             options=tuple(T.layer_names()))
 VIEWS = ("Channel correlation", "Energy per group", "Top channel per group")  # Group features' lazy tabs
 VIEW_FIELD = Field("feat_view", "view", VIEWS[0], label="view", options=VIEWS)
+GRAD_VIEWS = ("Gradient on the input", "Grouped vs dense")  # Gradients' lazy tabs
+GRAD_VIEW_FIELD = Field("grad_view", "grad_view", GRAD_VIEWS[0], label="view", options=GRAD_VIEWS)
 _FIELDS = [RUN_FIELD, TEST_IMAGE_FIELD, TRAINED_LAYER_FIELD]
 __all__ = ["gradient_sections", "TRAINED_SOURCE", "TRAINED_LABEL", "RUN_FIELD", "TEST_IMAGE_FIELD", "TRAINED_LAYER_FIELD", "Trained",
            "trained_source", "trained_features", "trained_gradients", "trained_gradients_view",
@@ -242,11 +245,12 @@ def trained_gradients_view(t: Trained, targets: dict[str, str]) -> None:
 
 
 def gradient_sections(grads, layer: str, G: int, kind: str, index: int, detail: str = "",
-                      inputs_metric: bool = False) -> None:
+                      inputs_metric: bool = False, dense: Callable[[], None] | None = None) -> None:
     """Draw the exact-zero metrics and the per-group gradient norms of one target (every Gradients source).
 
     `detail` ends the weight metric's help (e.g. the C_in/G·k·k count); `inputs_metric` adds the
-    exact zeros on the inputs outside the target's group.
+    exact zeros on the inputs outside the target's group; `dense` draws the grouped-vs-dense section, which
+    then shares lazy tabs with the input's gradient.
     """
     st.subheader("Which groups' weights get gradient", anchor=False)
     if kind == "class":
@@ -265,6 +269,22 @@ def gradient_sections(grads, layer: str, G: int, kind: str, index: int, detail: 
     with main_figure():  # presentation mode draws it under the title
         figure(ff.grad_norm_bars(grads.weight_grad_norm, f"‖dTarget/dW‖ of each group's filters in {layer}",
                                  "gradient norm", "weight", grads.target_group), "grad_weight_norms", "grad_w")
-    st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
-    figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
-                             "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")
+    def input_norms() -> None:
+        figure(ff.grad_norm_bars(grads.input_grad_norm, f"‖dTarget/dinput‖ over each input group of {layer}",
+                                 "gradient norm", "input", grads.target_group), "grad_input_norms", "grad_x")
+
+    if dense is None:
+        st.subheader("How much gradient reaches each group of the layer's input", anchor=False)
+        input_norms()
+        return
+    # One more figure at a time, as on Group features: only the open tab is computed, sent and drawn.
+    show_notices(seed([GRAD_VIEW_FIELD]))
+    inputs_tab, dense_tab = st.tabs(list(GRAD_VIEWS), key=GRAD_VIEW_FIELD.key, on_change="rerun")
+    sync_url([GRAD_VIEW_FIELD])
+    if inputs_tab.open:
+        with inputs_tab:
+            st.caption("How much gradient reaches each group of the layer's input.")
+            input_norms()
+    if dense_tab.open:
+        with dense_tab:
+            dense()

@@ -116,7 +116,8 @@ def test_gradients_page_defaults_show_bars_and_the_notice():
     assert not at.exception and not at.error
     assert "Random weights" in " ".join(w.value for w in at.warning)
     metas = figures(at)
-    assert [m["figure"] for m in metas] == ["grad_norms", "grad_norms", "locality"]
+    assert [m["figure"] for m in metas] == ["grad_norms", "grad_norms"]  # grouped vs dense: a tab, drawn when open
+    assert qp(at, "grad_view") == "Gradient on the input"
     # the default target is group 0's energy: the lesson (gradient stays in its group) shows at once
     assert metas[0]["kind"] == "weight" and metas[0]["groups"] == 32 and metas[0]["target_group"] == 0
     at.selectbox(key="grad_target").set_value("class").run()
@@ -186,8 +187,9 @@ def test_gradients_page_uses_the_picture_chosen_on_the_features_page():
 
 
 def test_locality_numbers_on_the_page_equal_probes(model):
-    at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group"})
+    at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group", "grad_view": "Grouped vs dense"})
     assert not at.exception and not at.warning[1:]  # only the random-weights notice
+    assert [m["figure"] for m in figures(at)] == ["grad_norms", "locality"]
     rep = gp.gradient_locality(model, "layer2.0.conv2", expected_input(), 3)
     values = [m.value for m in at.metric]
     g, d = rep.grouped, rep.dense
@@ -201,7 +203,7 @@ def test_locality_numbers_on_the_page_equal_probes(model):
     assert grads.zero_weight_grads_outside == grads.weights_outside  # the lesson: all of them
     meta = figures(at)[0]
     assert meta["target_group"] == 3 and meta["exact_zeros"] == 31
-    loc = figures(at)[2]
+    loc = figures(at)[1]
     assert loc["grouped_nonzero_blocks"] == 1 and loc["dense_nonzero_blocks"] == 32
 
 

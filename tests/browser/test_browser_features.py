@@ -71,3 +71,23 @@ def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages
     assert _meta_figures(page) == ["feature_maps", "top_channels"]
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_gradients_grouped_vs_dense_tab_is_drawn_when_opened_and_stays_open(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(server)
+    wait_idle(page)
+    page.goto(f"{server}/gradients?layer=layer1.0.conv2&group=2&target=group")
+    wait_idle(page, timeout=120_000)
+    assert _meta_figures(page) == ["grad_norms", "grad_norms"]
+    page.get_by_role("tab", name="Grouped vs dense").click()
+    wait_idle(page, timeout=120_000)
+    assert _meta_figures(page) == ["grad_norms", "locality"]
+    assert "Grouped vs dense: where can the gradient of group 2" in page.locator('[data-testid="stMain"]').inner_text()
+    page.get_by_label("Output group g").first.click()
+    page.get_by_role("option", name="group 5", exact=True).click()
+    wait_idle(page, timeout=120_000)
+    assert "group=5" in page.url and "grad_view=Grouped" in page.url
+    assert _meta_figures(page) == ["grad_norms", "locality"]
+    assert "where can the gradient of group 5" in page.locator('[data-testid="stMain"]').inner_text()
+    page.close()

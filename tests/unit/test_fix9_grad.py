@@ -96,7 +96,7 @@ def test_class_target_explains_the_mixing():
 
 
 def test_group_target_page_shows_measured_dense_zeros(model):
-    at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group"})
+    at = run_page(GRAD, {"layer": "layer2.0.conv2", "group": "3", "target": "group", "grad_view": "Grouped vs dense"})
     assert not at.exception
     rep = gp.gradient_locality(model, "layer2.0.conv2", page_input(), 3)
     body = " ".join(m.value for m in at.markdown)
