@@ -142,6 +142,14 @@ def test_every_text_colour_in_every_figure_meets_aa(theme, name):
     assert bad == []
 
 
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_axis_of_every_figure_skips_plotlys_tick_label_overflow_pass(name):
+    """ticklabeloverflow="allow" on every x and y axis (subplots too): the default measures labels n² times."""
+    fig = plotting.style(FIGURES[name](), "light")
+    axes = [fig.layout[k] for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+    assert axes and all(a.ticklabeloverflow == "allow" for a in axes)
+
+
 def test_the_contrast_check_sees_a_bad_colour():
     fig = go.Figure(layout=dict(annotations=[dict(text="x", font=dict(color="#F0E442"))]))
     found = plotting.figure_text_colors(plotting.style(fig, "light"), "light")
