@@ -52,16 +52,23 @@ def _meta_figures(page) -> list[str]:
                          ".map(d => (d.layout && d.layout.meta && d.layout.meta.figure) || '')")
 
 
-def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages(server, browser):
+def _open_then_switch_tab(server, browser, path: str, tab: str, before: list[str], after: list[str]):
+    """Open `path` (after Home, so the session exists), check its figures, open `tab`, check them again."""
     page = browser.new_page(viewport={"width": 1400, "height": 2600})
     page.goto(server)
     wait_idle(page)
-    page.goto(f"{server}/group_features")
+    page.goto(f"{server}/{path}")
     wait_idle(page, timeout=120_000)
-    assert _meta_figures(page) == ["feature_maps", "correlation"]
-    page.get_by_role("tab", name="Top channel per group").click()
-    wait_idle(page, timeout=60_000)
-    assert _meta_figures(page) == ["feature_maps", "top_channels"]
+    assert _meta_figures(page) == before  # only the open tab's figure is drawn
+    page.get_by_role("tab", name=tab).click()
+    wait_idle(page, timeout=120_000)
+    assert _meta_figures(page) == after
+    return page
+
+
+def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages(server, browser):
+    page = _open_then_switch_tab(server, browser, "group_features", "Top channel per group",
+                                 ["feature_maps", "correlation"], ["feature_maps", "top_channels"])
     assert "view=Top+channel+per+group" in page.url or "view=Top%20channel%20per%20group" in page.url
     page.get_by_role("link", name="Parameter math").first.click()
     wait_idle(page)
@@ -74,15 +81,8 @@ def test_feature_tabs_draw_only_the_open_figure_and_keep_the_choice_across_pages
 
 
 def test_gradients_grouped_vs_dense_tab_is_drawn_when_opened_and_stays_open(server, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 2600})
-    page.goto(server)
-    wait_idle(page)
-    page.goto(f"{server}/gradients?layer=layer1.0.conv2&group=2&target=group")
-    wait_idle(page, timeout=120_000)
-    assert _meta_figures(page) == ["grad_norms", "grad_norms"]
-    page.get_by_role("tab", name="Grouped vs dense").click()
-    wait_idle(page, timeout=120_000)
-    assert _meta_figures(page) == ["grad_norms", "locality"]
+    page = _open_then_switch_tab(server, browser, "gradients?layer=layer1.0.conv2&group=2&target=group",
+                                 "Grouped vs dense", ["grad_norms", "grad_norms"], ["grad_norms", "locality"])
     assert "Grouped vs dense: where can the gradient of group 2" in page.locator('[data-testid="stMain"]').inner_text()
     page.get_by_label("Output group g").first.click()
     page.get_by_role("option", name="group 5", exact=True).click()
