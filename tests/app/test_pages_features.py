@@ -339,3 +339,11 @@ def test_a_bad_view_in_the_link_falls_back_to_the_first_tab_with_a_notice():
     assert not at.exception and not at.error
     assert any("**view**" in w.value and "Channel correlation" in w.value for w in at.warning)
     assert kinds(at) == ["feature_maps", "correlation"] and qp(at, "view") == "Channel correlation"
+
+
+def test_a_bad_grad_view_in_the_link_falls_back_to_the_input_tab_with_a_notice():
+    at = run_page(GRAD, {"grad_view": "Both at once"})
+    assert not at.exception and not at.error
+    assert any("**view**" in w.value and "Gradient on the input" in w.value for w in at.warning)
+    assert [m["figure"] for m in figures(at)] == ["grad_norms", "grad_norms"]
+    assert qp(at, "grad_view") == "Gradient on the input"
